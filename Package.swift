@@ -1,0 +1,61 @@
+// swift-tools-version:6.0
+// Switchyard: a Swift node daemon that meshes the pods of a Kubernetes node.
+// The module map and who may import whom are in docs/architecture.md.
+import PackageDescription
+
+let package = Package(
+    name: "Switchyard",
+    platforms: [.macOS(.v14)],
+    products: [
+        .executable(name: "switchyard", targets: ["switchyard"]),
+        .library(name: "SwitchyardModel", targets: ["SwitchyardModel"]),
+        .library(name: "SwitchyardRouting", targets: ["SwitchyardRouting"]),
+    ],
+    dependencies: [
+        .package(url: "https://github.com/apple/swift-argument-parser", from: "1.5.0"),
+        .package(url: "https://github.com/jpsim/Yams", from: "6.0.0"),
+    ],
+    targets: [
+        // System libraries from Debian's -dev packages, each with a C shim for macros.
+        .systemLibrary(
+            name: "COpenSSL", pkgConfig: "openssl",
+            providers: [.apt(["libssl-dev"])]),
+        .systemLibrary(
+            name: "CNGHTTP2", pkgConfig: "libnghttp2",
+            providers: [.apt(["libnghttp2-dev"])]),
+        .systemLibrary(
+            name: "CLibcap", pkgConfig: "libcap",
+            providers: [.apt(["libcap-dev"])]),
+
+        // Kubernetes-shaped types, YAML decoding and validation -> MeshSnapshot. No NIO, no I/O but reading manifests.
+        .target(
+            name: "SwitchyardModel",
+            dependencies: [.product(name: "Yams", package: "Yams")]),
+        // Compiled route tables and Gateway API precedence. Pure.
+        .target(name: "SwitchyardRouting", dependencies: ["SwitchyardModel"]),
+
+        .executableTarget(
+            name: "switchyard",
+            dependencies: [
+                "SwitchyardModel", "SwitchyardRouting",
+                .product(name: "ArgumentParser", package: "swift-argument-parser"),
+            ]),
+        // `make bench-router`: route decisions per second on the tutorial table (release build).
+        .executableTarget(
+            name: "SwitchyardRouterBench",
+            dependencies: ["SwitchyardModel", "SwitchyardRouting"],
+            path: "bench/router"),
+
+        .testTarget(name: "SwitchyardModelTests", dependencies: ["SwitchyardModel"]),
+        .testTarget(name: "SwitchyardRoutingTests", dependencies: ["SwitchyardModel", "SwitchyardRouting"]),
+        .testTarget(name: "SystemLibrariesTests", dependencies: ["COpenSSL", "CNGHTTP2", "CLibcap"]),
+        // Runs the built `switchyard` binary as a user would.
+        .testTarget(name: "CommandTests", dependencies: ["switchyard"]),
+        // `make conformance`: the upstream Gateway API HTTPRoute conformance cases through the loader and router.
+        .executableTarget(
+            name: "switchyard-conformance",
+            dependencies: ["SwitchyardModel", "SwitchyardRouting", .product(name: "Yams", package: "Yams")],
+            path: "conformance/runner"),
+    ],
+    swiftLanguageModes: [.v6]
+)

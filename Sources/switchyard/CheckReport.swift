@@ -1,0 +1,40 @@
+import SwitchyardModel
+import SwitchyardRouting
+
+/// The readable summary `switchyard check` prints: counts, each route and where it attached,
+/// backendRefs that would answer 500, parents that did not attach, skipped documents.
+struct CheckReport {
+    let snapshot: MeshSnapshot
+    let router: Router
+    let directory: String
+
+    var text: String {
+        var out = ""
+        let meshed = snapshot.pods.values.filter { snapshot.isMeshed($0) }.count
+        out += "\(directory): \(snapshot.namespaces.count) namespaces, \(snapshot.services.count) services, "
+        out += "\(snapshot.pods.count) pods (\(meshed) meshed), \(snapshot.nodes.count) nodes, "
+        out += "\(snapshot.httpRoutes.count) HTTPRoutes, \(snapshot.referenceGrants.count) ReferenceGrants\n"
+
+        let byRoute = Dictionary(grouping: router.table.attachments.flatMap { parent, routes in routes.map { ($0, parent) } },
+                                 by: { $0.0 }).mapValues { $0.map(\.1).sorted { $0.description < $1.description } }
+        for route in snapshot.httpRoutes {
+            let parents = byRoute[route.id] ?? []
+            let attached = parents.isEmpty ? "attached to nothing"
+                : "-> " + parents.map { p in
+                    p.service.namespace == route.id.namespace ? p.description : "\(p) (consumer route for clients in \(route.id.namespace))"
+                }.joined(separator: ", ")
+            out += "HTTPRoute \(route.id) (\(route.api.rawValue), \(route.rules.count) rule\(route.rules.count == 1 ? "" : "s")) \(attached)\n"
+        }
+        for service in snapshot.services.values.sorted(by: { $0.id < $1.id }) {
+            let counts = service.ports.map { "\($0.port): \(snapshot.endpoints(of: service.id, port: $0.port).count)" }
+            out += "Service \(service.id) \(service.clusterIP ?? "headless") endpoints {\(counts.joined(separator: ", "))}\n"
+        }
+        for note in router.table.notes { out += "warning: \(note)\n" }
+        for problem in router.unresolvedBackendRefs() {
+            out += "warning: HTTPRoute \(problem.route) \(problem.field): \(problem.reason)\n"
+        }
+        for skipped in snapshot.skipped { out += "skipped: \(skipped)\n" }
+        out += "ok\n"
+        return out
+    }
+}

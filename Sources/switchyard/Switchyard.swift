@@ -1,0 +1,12 @@
+// switchyard: the command line. `check` validates manifests, `route` answers one request.
+// Only this target touches process-wide state (exit codes, stdout, signals later).
+import ArgumentParser
+
+@main
+struct Switchyard: ParsableCommand {
+    static let configuration = CommandConfiguration(
+        commandName: "switchyard",
+        abstract: "A node daemon that meshes the pods of a Kubernetes node.",
+        discussion: "Manifests on disk (kubectl get -o yaml output) are the configuration. See docs/architecture.md.",
+        subcommands: [CheckCommand.self, RouteCommand.self])
+}
