@@ -6,4 +6,5 @@ enum DecodedObject {
     case node(Node)
     case httpRoute(HTTPRoute)
     case referenceGrant(ReferenceGrant)
+    case endpointSlice(EndpointSlice)
 }

@@ -1,15 +1,23 @@
-/// One address a Service port resolves to: a serving pod's IP and its target port.
+/// One address a Service port resolves to: an IP and a port, with the pod behind it when the
+/// snapshot knows it.
+///
+/// Endpoints computed from a selector always have a pod. Endpoints from a hand-managed
+/// EndpointSlice have one when their `targetRef` names a Pod of the snapshot or their address
+/// is a known pod IP; otherwise they are outside the mesh: no pod, no identity, never meshed.
 public struct Endpoint: Hashable, Sendable, CustomStringConvertible {
     public var ip: String
     public var port: Int
-    public var pod: ResourceID
+    /// The pod serving at this address; nil when the snapshot knows none (a manual endpoint).
+    public var pod: ResourceID?
     public var nodeName: String?
-    /// The pod opted into the mesh: the hop to it is mutual TLS.
+    /// The pod opted into the mesh: the hop to it is mutual TLS. Always false without a pod.
     public var meshed: Bool
-    /// The pod's workload identity (what its certificate must name when meshed).
-    public var identity: WorkloadIdentity
+    /// The pod's workload identity (what its certificate must name when meshed); nil when
+    /// there is no pod.
+    public var identity: WorkloadIdentity?
 
-    public init(ip: String, port: Int, pod: ResourceID, nodeName: String? = nil, meshed: Bool, identity: WorkloadIdentity) {
+    public init(ip: String, port: Int, pod: ResourceID? = nil, nodeName: String? = nil, meshed: Bool = false,
+                identity: WorkloadIdentity? = nil) {
         self.ip = ip
         self.port = port
         self.pod = pod

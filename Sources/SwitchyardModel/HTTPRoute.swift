@@ -81,10 +81,14 @@ public struct HTTPRouteRule: Hashable, Sendable {
 }
 
 /// `rules[].timeouts` (policy.linkerd.io/v1beta3 and gateway.networking.k8s.io/v1).
+///
+/// For each timeout, nil means unset (the proxy's default applies) and `Duration.zero` means
+/// explicitly no timeout (`0s`, which the Gateway API defines as disabling it).
 public struct HTTPRouteTimeouts: Hashable, Sendable {
     /// Whole request, from the first byte received to the last byte of the response.
+    /// Nil: unset, the proxy's default; zero: explicitly no timeout.
     public var request: Duration?
-    /// Each attempt to the backend.
+    /// Each attempt to the backend. Nil: unset, the proxy's default; zero: explicitly no timeout.
     public var backendRequest: Duration?
 
     public init(request: Duration? = nil, backendRequest: Duration? = nil) {

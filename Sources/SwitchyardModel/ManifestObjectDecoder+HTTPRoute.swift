@@ -182,11 +182,11 @@ extension ManifestObjectDecoder {
         if let request, let backendRequest, request != .zero, backendRequest > request {
             cursor["backendRequest"].error("backendRequest timeout (\(Self.spell(backendRequest))) cannot be longer than request timeout (\(Self.spell(request)))")
         }
-        return HTTPRouteTimeouts(request: request == .zero ? nil : request,
-                                 backendRequest: backendRequest == .zero ? nil : backendRequest)
+        // `0s` stays zero: explicitly no timeout, unlike an absent field (nil, the default).
+        return HTTPRouteTimeouts(request: request, backendRequest: backendRequest)
     }
 
-    /// A Gateway API duration; zero is returned as zero (the caller maps it to "no timeout").
+    /// A Gateway API duration; `0s` is `Duration.zero` (no timeout).
     private func duration(_ cursor: YAMLCursor) -> Duration? {
         guard let text = cursor.string() else { return nil }
         guard let value = GatewayDuration.parse(text) else {

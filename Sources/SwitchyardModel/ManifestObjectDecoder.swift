@@ -52,6 +52,12 @@ struct ManifestObjectDecoder {
             return finish(decodeHTTPRoute(version: version))
         case ("gateway.networking.k8s.io/v1beta1", "ReferenceGrant"), ("gateway.networking.k8s.io/v1", "ReferenceGrant"):
             return finish(decodeReferenceGrant())
+        case ("discovery.k8s.io/v1", "EndpointSlice"):
+            let slice = decodeEndpointSlice()
+            if case .endpointSlice(let value)? = slice, value.addressType == .fqdn, !diagnostics.hasErrors {
+                return skip("FQDN EndpointSlices are not used (the proxy dials IP endpoints only), skipped")
+            }
+            return finish(slice)
         default:
             return skip(Self.skipReason(apiVersion, kind))
         }
@@ -71,6 +77,7 @@ struct ManifestObjectDecoder {
         case .pod(let value): name = value.id.description
         case .httpRoute(let value): name = value.id.description
         case .referenceGrant(let value): name = value.id.description
+        case .endpointSlice(let value): name = value.id.description
         }
         return "\(group)/\(kind) \(name)"
     }
@@ -99,8 +106,10 @@ struct ManifestObjectDecoder {
             return "\(kind) is not supported (only HTTPRoute is routed), skipped"
         case (linkerdPolicyGroup, _):
             return "Linkerd policy kind \(kind) is not enforced by Switchyard, skipped"
-        case ("", "Endpoints"), ("discovery.k8s.io", "EndpointSlice"):
-            return "endpoints are computed from Service selectors, \(kind) skipped"
+        case ("", "Endpoints"):
+            return "v1 Endpoints is not read (Switchyard reads discovery.k8s.io/v1 EndpointSlices for Services without a selector), skipped"
+        case ("discovery.k8s.io", "EndpointSlice"):
+            return "EndpointSlice \(apiVersion) is not read (Switchyard reads discovery.k8s.io/v1), skipped"
         default:
             return "unknown kind, skipped"
         }

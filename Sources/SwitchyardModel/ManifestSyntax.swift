@@ -165,6 +165,20 @@ enum ManifestSyntax {
         }
     }
 
+    /// Whether `value` is a textual IPv4 address (dotted quad).
+    static func isIPv4Address(_ value: String) -> Bool {
+        guard !value.isEmpty, value.utf8.count < 64, !value.utf8.contains(0) else { return false }
+        var v4 = in_addr()
+        return value.withCString { inet_pton(AF_INET, $0, &v4) == 1 }
+    }
+
+    /// Whether `value` is a textual IPv6 address.
+    static func isIPv6Address(_ value: String) -> Bool {
+        guard !value.isEmpty, value.utf8.count < 64, !value.utf8.contains(0) else { return false }
+        var v6 = in6_addr()
+        return value.withCString { inet_pton(AF_INET6, $0, &v6) == 1 }
+    }
+
     // MARK: - Characters
 
     private static func isLower(_ byte: UInt8) -> Bool { byte >= UInt8(ascii: "a") && byte <= UInt8(ascii: "z") }

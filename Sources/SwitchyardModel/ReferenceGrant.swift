@@ -36,9 +36,15 @@ public struct ReferenceGrant: Hashable, Sendable {
         self.source = source
     }
 
+    /// The API groups whose HTTPRoutes a `from` entry can name: the Gateway API's and
+    /// Linkerd's (`policy.linkerd.io`), since Switchyard reads HTTPRoutes of both.
+    public static let httpRouteGroups: Set<String> = ["gateway.networking.k8s.io", "policy.linkerd.io"]
+
     /// Whether an HTTPRoute in `routeNamespace` may refer to the Service `name` in this namespace.
+    /// A `from` entry counts when its kind is `HTTPRoute` and its group one of `httpRouteGroups`,
+    /// whatever the group of the route itself.
     public func allowsHTTPRoute(from routeNamespace: String, toService name: String) -> Bool {
-        from.contains { $0.group == "gateway.networking.k8s.io" && $0.kind == "HTTPRoute" && $0.namespace == routeNamespace }
+        from.contains { Self.httpRouteGroups.contains($0.group) && $0.kind == "HTTPRoute" && $0.namespace == routeNamespace }
             && to.contains { ($0.group.isEmpty || $0.group == "core") && $0.kind == "Service" && ($0.name == nil || $0.name == name) }
     }
 }

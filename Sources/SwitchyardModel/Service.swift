@@ -27,8 +27,12 @@ public struct Service: Hashable, Sendable {
         self.source = source
     }
 
-    /// The port entry with this Service port number.
-    public func port(_ number: Int) -> ServicePort? { ports.first { $0.port == number } }
+    /// The TCP port entry with this Service port number, nil when there is none.
+    ///
+    /// A Service may use one number for several protocols (`53/TCP` and `53/UDP`); the mesh
+    /// proxies TCP only, so a port number always means the TCP entry. Routes attach to it, and
+    /// only TCP ports have endpoints in `MeshSnapshot`.
+    public func port(_ number: Int) -> ServicePort? { ports.first { $0.port == number && $0.protocol == "TCP" } }
 }
 
 /// One entry of a Service's `spec.ports`.

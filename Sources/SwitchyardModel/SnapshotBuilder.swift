@@ -7,6 +7,7 @@ struct SnapshotBuilder {
     private(set) var nodes: [Node] = []
     private(set) var httpRoutes: [HTTPRoute] = []
     private(set) var referenceGrants: [ReferenceGrant] = []
+    private(set) var endpointSlices: [EndpointSlice] = []
     private(set) var skipped: [SkippedDocument] = []
     private var seen: [String: ManifestSource] = [:]
 
@@ -22,6 +23,7 @@ struct SnapshotBuilder {
         case .node(let value): nodes.append(value)
         case .httpRoute(let value): httpRoutes.append(value)
         case .referenceGrant(let value): referenceGrants.append(value)
+        case .endpointSlice(let value): endpointSlices.append(value)
         }
         return nil
     }
@@ -32,6 +34,6 @@ struct SnapshotBuilder {
 
     func build(trustDomain: String) -> MeshSnapshot {
         MeshSnapshot(trustDomain: trustDomain, namespaces: namespaces, services: services, pods: pods, nodes: nodes,
-                     httpRoutes: httpRoutes, referenceGrants: referenceGrants, skipped: skipped)
+                     httpRoutes: httpRoutes, referenceGrants: referenceGrants, endpointSlices: endpointSlices, skipped: skipped)
     }
 }

@@ -71,7 +71,12 @@ enum DecisionRendering {
         }
         if let backend = d.backend { out += "  backend:   \(backend)\n" }
         if !d.endpoints.isEmpty {
-            let list = d.endpoints.map { e in "\(e) \(e.pod.name)\(e.meshed ? " meshed as \(e.identity)" : " unmeshed")" }
+            let list = d.endpoints.map { e -> String in
+                // A hand-managed endpoint (EndpointSlice) may have no pod, and then no identity.
+                let pod = e.pod.map { " \($0.name)" } ?? " (no pod)"
+                if e.meshed, let identity = e.identity { return "\(e)\(pod) meshed as \(identity)" }
+                return "\(e)\(pod) unmeshed"
+            }
             out += "  endpoints: \(list.joined(separator: "\n             "))\n"
         }
         if let location = d.redirect { out += "  location:  \(location)\n" }

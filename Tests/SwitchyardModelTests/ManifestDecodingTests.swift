@@ -98,9 +98,40 @@ import Testing
             """)
         let id = ResourceID(namespace: "default", name: "api")
         #expect(snapshot.endpoints(of: id, port: 80).map(\.description) == ["10.1.0.2:9090", "10.1.0.1:8080"])
-        // api-new has no container port named dns: not an endpoint of that port.
-        #expect(snapshot.endpoints(of: id, port: 53).map(\.description) == ["10.1.0.1:5353"])
-        #expect(snapshot.services[id]?.port(53)?.protocol == "UDP")
+        // 53 is UDP only: the mesh proxies TCP, so the number names no port and has no endpoints.
+        #expect(snapshot.endpoints(of: id, port: 53).isEmpty)
+        #expect(snapshot.services[id]?.port(53) == nil)
+        #expect(snapshot.services[id]?.ports.last?.protocol == "UDP")
+    }
+
+    @Test func tcpAndUDPOnOneNumberMeanTheTCPPort() throws {
+        let snapshot = try loadManifest("""
+            apiVersion: v1
+            kind: Service
+            metadata: {name: dns}
+            spec:
+              clusterIP: 10.96.0.10
+              ports:
+              - {name: dns-udp, port: 53, targetPort: dns-udp, protocol: UDP}
+              - {name: dns-tcp, port: 53, targetPort: dns-tcp, protocol: TCP}
+              selector: {app: dns}
+            ---
+            apiVersion: v1
+            kind: Pod
+            metadata: {name: dns-1, labels: {app: dns}}
+            spec:
+              containers:
+              - name: dns
+                ports: [{name: dns-udp, containerPort: 5353, protocol: UDP}, {name: dns-tcp, containerPort: 5354}]
+            status: {phase: Running, podIP: 10.1.0.1, conditions: [{type: Ready, status: "True"}]}
+            """)
+        let id = ResourceID(namespace: "default", name: "dns")
+        let service = try #require(snapshot.services[id])
+        #expect(service.port(53)?.name == "dns-tcp")
+        #expect(service.port(53)?.protocol == "TCP")
+        // The UDP entry, listed first, neither shadows nor mixes into the TCP port's endpoints.
+        #expect(snapshot.endpoints(of: id, port: 53).map(\.description) == ["10.1.0.1:5354"])
+        #expect(snapshot.endpoints[id]?.keys.sorted() == [53])
     }
 
     @Test func onlyRunningReadyPodsWithAnIPAreEndpoints() throws {
@@ -266,8 +297,9 @@ import Testing
         #expect(route.rules[1].filters == [.requestRedirect(HTTPRequestRedirect(
             scheme: "https", hostname: "new.example.com", path: .replacePrefixMatch("/new"), port: 8443, statusCode: 301))])
         #expect(route.rules[1].backendRefs.isEmpty)
-        // "0s" disables the timeout; a non-Service backend needs no port.
-        #expect(route.rules[2].timeouts == HTTPRouteTimeouts(request: nil, backendRequest: nil))
+        // "0s" explicitly disables the timeout (zero), unlike an unset one (nil); a non-Service
+        // backend needs no port.
+        #expect(route.rules[2].timeouts == HTTPRouteTimeouts(request: .zero, backendRequest: nil))
         #expect(route.rules[2].backendRefs == [HTTPBackendRef(group: "example.com", kind: "Backend", name: "custom")])
     }
 
@@ -318,6 +350,49 @@ import Testing
         #expect(grant.from == [.init(group: "gateway.networking.k8s.io", kind: "HTTPRoute", namespace: "shop")])
         #expect(grant.to == [.init(group: "", kind: "Service", name: "db"), .init(group: "", kind: "Service")])
         #expect(snapshot.routeMayReference(from: "shop", service: ResourceID(namespace: "backends", name: "other")))
+    }
+
+    @Test func referenceGrantFromLinkerdHTTPRoutes() throws {
+        let snapshot = try loadManifest("""
+            apiVersion: gateway.networking.k8s.io/v1beta1
+            kind: ReferenceGrant
+            metadata: {name: allow-linkerd, namespace: backends}
+            spec:
+              from:
+              - {group: policy.linkerd.io, kind: HTTPRoute, namespace: shop}
+              - {group: example.com, kind: HTTPRoute, namespace: other}
+              - {group: policy.linkerd.io, kind: GRPCRoute, namespace: grpc}
+              to: [{group: "", kind: Service, name: db}]
+            """)
+        let db = ResourceID(namespace: "backends", name: "db")
+        // Linkerd's HTTPRoute group counts like the Gateway API's.
+        #expect(snapshot.routeMayReference(from: "shop", service: db))
+        #expect(!snapshot.routeMayReference(from: "shop", service: ResourceID(namespace: "backends", name: "cache")))
+        // Another group, or another kind, does not.
+        #expect(!snapshot.routeMayReference(from: "other", service: db))
+        #expect(!snapshot.routeMayReference(from: "grpc", service: db))
+    }
+
+    @Test func zeroTimeoutsAreExplicitUnsetAreNil() throws {
+        let snapshot = try loadManifest("""
+            apiVersion: gateway.networking.k8s.io/v1
+            kind: HTTPRoute
+            metadata: {name: r, namespace: shop}
+            spec:
+              rules:
+              - timeouts: {request: 0s, backendRequest: 5s}
+              - timeouts: {backendRequest: 0ms}
+              - timeouts: {request: 0h0m0s}
+              - timeouts: {}
+              - backendRefs: [{name: web, port: 80}]
+            """)
+        let rules = try #require(snapshot.httpRoutes.first?.rules)
+        // request 0s means no limit, so a longer backendRequest is allowed (the CRD's CEL rule).
+        #expect(rules[0].timeouts == HTTPRouteTimeouts(request: .zero, backendRequest: .seconds(5)))
+        #expect(rules[1].timeouts == HTTPRouteTimeouts(request: nil, backendRequest: .zero))
+        #expect(rules[2].timeouts?.request == .zero)
+        #expect(rules[3].timeouts == HTTPRouteTimeouts(request: nil, backendRequest: nil))
+        #expect(rules[4].timeouts == nil)
     }
 
     @Test func dualStackAddresses() throws {

@@ -54,9 +54,9 @@ import Testing
     @Test func identitiesAndMeshing() throws {
         let a = try #require(snapshot.endpoints(of: ResourceID(namespace: "test", name: "backend-a-podinfo"), port: 9898).first)
         #expect(a.meshed)
-        #expect(a.identity.name == "default.test.serviceaccount.identity.linkerd.cluster.local")
+        #expect(a.identity?.name == "default.test.serviceaccount.identity.linkerd.cluster.local")
         let b = try #require(snapshot.endpoints(of: ResourceID(namespace: "test", name: "backend-b-podinfo"), port: 9898).first)
-        #expect(b.identity.name == "backend-b.test.serviceaccount.identity.linkerd.cluster.local")
+        #expect(b.identity?.name == "backend-b.test.serviceaccount.identity.linkerd.cluster.local")
         let frontend = try #require(snapshot.pod(ip: "10.244.1.10"))
         #expect(snapshot.isMeshed(frontend))
         #expect(snapshot.identity(of: frontend).name == "default.test.serviceaccount.identity.linkerd.cluster.local")
@@ -65,7 +65,7 @@ import Testing
     @Test func trustDomain() throws {
         let other = try ManifestLoader(trustDomain: "example.org").load(files: TutorialManifests.files)
         let a = try #require(other.endpoints(of: ResourceID(namespace: "test", name: "backend-a-podinfo"), port: 9898).first)
-        #expect(a.identity.name == "default.test.serviceaccount.identity.linkerd.example.org")
+        #expect(a.identity?.name == "default.test.serviceaccount.identity.linkerd.example.org")
     }
 
     @Test func route() throws {

@@ -73,6 +73,42 @@ struct BackendSelectionTests {
         #expect(d.backend == BackendTarget(service: ResourceID(namespace: "other", name: "other-svc"), port: 80))
     }
 
+    @Test("a ReferenceGrant naming Linkerd's HTTPRoute group allows a policy.linkerd.io route")
+    func linkerdGrant() {
+        let other = Fixtures.service("other-svc", ns: "other", ip: "10.96.1.1", ports: [80])
+        let grant = ReferenceGrant(id: ResourceID(namespace: "other", name: "allow-linkerd"),
+                                   from: [.init(group: "policy.linkerd.io", kind: "HTTPRoute", namespace: "test")],
+                                   to: [.init(group: "", kind: "Service", name: "other-svc")])
+        var route = Fixtures.route("linkerd-route", [HTTPRouteRule(backendRefs: [Fixtures.to("other-svc", port: 80, ns: "other")])])
+        route.api = .linkerdV1beta2
+        let router = Router(snapshot: Fixtures.snapshot(routes: [route], extraServices: [other], grants: [grant]))
+        let d = Fixtures.decide(router)
+        #expect(d.status == 200, "\(d.reason ?? "")")
+        #expect(d.backend == BackendTarget(service: ResourceID(namespace: "other", name: "other-svc"), port: 80))
+        #expect(router.unresolvedBackendRefs().isEmpty)
+    }
+
+    @Test("a Service without a selector routes to its EndpointSlice endpoints, pod or not")
+    func manualEndpoints() throws {
+        let manual = Service(id: ResourceID(namespace: "test", name: "manual"), clusterIP: "10.96.0.40",
+                             ports: [ServicePort(name: "http", port: 80)])
+        let slice = EndpointSlice(id: ResourceID(namespace: "test", name: "manual-1"), ports: [.init(name: "http", port: 9898)],
+                                  endpoints: [.init(addresses: ["10.244.2.30"]), .init(addresses: ["192.0.2.4"], nodeName: "edge")],
+                                  labels: [EndpointSlice.serviceNameLabel: "manual"])
+        let snapshot = MeshSnapshot(namespaces: [Namespace(name: "test", annotations: ["linkerd.io/inject": "enabled"])],
+                                    services: [manual], pods: [Fixtures.pod("backend-b-1", app: "backend-b-podinfo", ip: "10.244.2.30")],
+                                    endpointSlices: [slice])
+        let router = Router(snapshot: snapshot)
+        let d = Fixtures.decide(router, parent: ParentKey(service: manual.id, port: 80))
+        #expect(d.status == 200)
+        #expect(d.endpoints.map(\.description) == ["10.244.2.30:9898", "192.0.2.4:9898"])
+        // A known pod IP is that pod, meshed with its identity; an outside address is neither.
+        #expect(d.endpoints[0].pod == ResourceID(namespace: "test", name: "backend-b-1"))
+        #expect(d.endpoints[0].meshed && d.endpoints[0].identity?.name == "default.test.serviceaccount.identity.linkerd.cluster.local")
+        #expect(d.endpoints[1] == Endpoint(ip: "192.0.2.4", port: 9898, nodeName: "edge"))
+        #expect(try router.resolve(destination: "10.96.0.40:80") == .service(ParentKey(service: manual.id, port: 80)))
+    }
+
     @Test("a rule without backendRefs is a 500")
     func noBackends() {
         let d = Fixtures.decide(Self.router([]))

@@ -27,7 +27,7 @@ struct TutorialRoutingTests {
         let d = Fixtures.decide(router, headers: [("x-request-id", "alternative")])
         #expect(d.endpoints.map(\.description) == ["10.244.2.30:9898"])
         #expect(d.endpoints.first?.meshed == true)
-        #expect(d.endpoints.first?.identity.name == "default.test.serviceaccount.identity.linkerd.cluster.local")
+        #expect(d.endpoints.first?.identity?.name == "default.test.serviceaccount.identity.linkerd.cluster.local")
     }
 
     @Test func serviceWithoutRoutesGoesToItself() {

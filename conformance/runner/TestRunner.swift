@@ -47,6 +47,8 @@ struct TestRunner {
             for i in files.indices {
                 try ParentRefRewriter.rewrite(&files[i]) { ref in gateways[ref.parent]?.port(sectionName: ref.sectionName, port: ref.port) }
             }
+            // Upstream's run-time step: manually managed EndpointSlices get the backend pods' addresses.
+            notes += try EndpointSliceFiller.fill(&files, test: test.name, world: world(for: files, gateways: gateways))
         } catch {
             rewriteError = error
         }
@@ -59,7 +61,7 @@ struct TestRunner {
             }
             return skipAll(reason)
         }
-        if let rewriteError { return failAll("cannot rewrite the Gateway parentRefs: \(rewriteError)") }
+        if let rewriteError { return failAll("cannot rewrite the manifests: \(rewriteError)") }
 
         let snapshot: MeshSnapshot
         switch load(files, gateways: gateways) {
@@ -106,9 +108,14 @@ struct TestRunner {
         return results
     }
 
-    private func load(_ files: [ManifestFile], gateways: [ResourceID: GatewayInfo]) -> Result<MeshSnapshot, ManifestErrors> {
+    /// The world the test's manifests `files` run in.
+    private func world(for files: [ManifestFile], gateways: [ResourceID: GatewayInfo]) -> World {
         let namespaces = files.reduce(into: Set<String>()) { $0.formUnion($1.namespaces) }
-        let world = World(gateways: Array(gateways.values).sorted { $0.id < $1.id }, extraNamespaces: namespaces)
+        return World(gateways: Array(gateways.values).sorted { $0.id < $1.id }, extraNamespaces: namespaces)
+    }
+
+    private func load(_ files: [ManifestFile], gateways: [ResourceID: GatewayInfo]) -> Result<MeshSnapshot, ManifestErrors> {
+        let world = world(for: files, gateways: gateways)
         let inputs = [(path: "conformance-world/cluster.yaml", contents: world.yaml)]
             + files.map { (path: $0.path, contents: $0.text) }
         if let dump {

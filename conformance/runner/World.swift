@@ -39,9 +39,41 @@ struct World {
         var containerPorts: [Int]
     }
 
+    /// One pod of a Deployment, as the world's manifests list it.
+    struct PodInfo {
+        var id: ResourceID
+        var deployment: Deployment
+        /// `status.podIPs` (IPv4 only in this world).
+        var ips: [String]
+        var nodeName: String
+    }
+
     var namespaces: [String]
     var services: [ServiceSpec]
     var deployments: [Deployment]
+
+    /// Every pod, in the order the manifests list them, each with its IPs.
+    var pods: [PodInfo] {
+        var result: [PodInfo] = []
+        var ip = 10
+        for dep in deployments {
+            for r in 0..<dep.replicas {
+                result.append(PodInfo(id: ResourceID(namespace: dep.id.namespace, name: Self.podName(dep.id, replica: r)),
+                                      deployment: dep, ips: ["10.244.\(ip / 250).\(ip % 250 + 2)"], nodeName: Infra.node))
+                ip += 1
+            }
+        }
+        return result
+    }
+
+    /// The pods of the Deployment `id`, found as upstream's tests find them: by the
+    /// Deployment's selector (its template labels) in its namespace.
+    func pods(ofDeployment id: ResourceID) -> [PodInfo] {
+        guard let dep = deployments.first(where: { $0.id == id }) else { return [] }
+        return pods.filter { pod in
+            pod.id.namespace == id.namespace && dep.labels.allSatisfy { label in pod.deployment.labels.contains { $0 == label } }
+        }
+    }
 
     /// The suite's backends and mesh Services, the given Gateways as stand-in Services, and every
     /// namespace in `extraNamespaces`.
@@ -166,45 +198,42 @@ struct World {
             }
             docs.append(d)
         }
-        var ip = 10
-        for dep in deployments {
-            for r in 0..<dep.replicas {
-                let podIP = "10.244.\(ip / 250).\(ip % 250 + 2)"
-                ip += 1
-                var d = """
-                    apiVersion: v1
-                    kind: Pod
-                    metadata:
-                      name: \(Self.podName(dep.id, replica: r))
-                      namespace: \(dep.id.namespace)
-                      labels:
+        for pod in pods {
+            let dep = pod.deployment
+            let podIP = pod.ips[0]
+            var d = """
+                apiVersion: v1
+                kind: Pod
+                metadata:
+                  name: \(pod.id.name)
+                  namespace: \(pod.id.namespace)
+                  labels:
 
-                    """
-                d += dep.labels.map { "    \($0.0): \($0.1)\n" }.joined()
-                d += "    pod-template-hash: \(Self.token(dep.id.description, length: 10))\n"
-                d += """
-                    spec:
-                      nodeName: \(Infra.node)
-                      containers:
-                      - name: \(dep.id.name)
-                        image: gcr.io/k8s-staging-gateway-api/echo-basic
-                        ports:
+                """
+            d += dep.labels.map { "    \($0.0): \($0.1)\n" }.joined()
+            d += "    pod-template-hash: \(Self.token(dep.id.description, length: 10))\n"
+            d += """
+                spec:
+                  nodeName: \(pod.nodeName)
+                  containers:
+                  - name: \(dep.id.name)
+                    image: gcr.io/k8s-staging-gateway-api/echo-basic
+                    ports:
 
-                    """
-                d += dep.containerPorts.map { "    - containerPort: \($0)\n      protocol: TCP\n" }.joined()
-                d += """
-                    status:
-                      phase: Running
-                      podIP: \(podIP)
-                      podIPs:
-                      - ip: \(podIP)
-                      conditions:
-                      - type: Ready
-                        status: "True"
+                """
+            d += dep.containerPorts.map { "    - containerPort: \($0)\n      protocol: TCP\n" }.joined()
+            d += """
+                status:
+                  phase: Running
+                  podIP: \(podIP)
+                  podIPs:
+                  - ip: \(podIP)
+                  conditions:
+                  - type: Ready
+                    status: "True"
 
-                    """
-                docs.append(d)
-            }
+                """
+            docs.append(d)
         }
         return docs.joined(separator: "---\n")
     }
