@@ -18,7 +18,7 @@ struct CompiledMatch: Sendable {
 
         func matches(_ s: Substring) -> Bool {
             switch self {
-            case .exact(let v): return s == v
+            case .exact(let v): return s.utf8.elementsEqual(v.utf8)
             case .regex(let r): return r.matchesWhole(s)
             }
         }
@@ -29,12 +29,13 @@ struct CompiledMatch: Sendable {
     /// Lower-cased header names.
     let headers: [(name: String, value: Value)]
     let queryParams: [(name: String, value: Value)]
-    /// Index into the table's compiled routes, and the rule within that route.
-    let route: Int
+    /// Index into the route set's compiled rules.
     let rule: Int
     let precedence: MatchPrecedence
 
-    init(_ match: HTTPRouteMatch, route: Int, rule: Int, matchIndex: Int, routeOrder: Int) {
+    /// `position` is where the match is written: the route's place among the parent's routes
+    /// (oldest, then alphabetical, first), the rule in the route, the match in the rule.
+    init(_ match: HTTPRouteMatch, rule: Int, precedence position: (routeOrder: Int, rule: Int, match: Int)) {
         switch match.path.type {
         case .exact: path = .exact(match.path.value)
         case .pathPrefix:
@@ -57,7 +58,6 @@ struct CompiledMatch: Sendable {
             guard seenQuery.insert(q.name).inserted else { return nil }
             return (q.name, Self.value(q.type, q.value))
         }
-        self.route = route
         self.rule = rule
         let pathRank: Int
         switch match.path.type {
@@ -69,7 +69,7 @@ struct CompiledMatch: Sendable {
         if case .prefix(let v) = path { pathLength = v.utf8.count } else { pathLength = match.path.value.utf8.count }
         precedence = MatchPrecedence(pathRank: pathRank, pathLength: pathLength, hasMethod: method != nil,
                                      headerCount: headers.count, queryCount: queryParams.count,
-                                     routeOrder: routeOrder, rule: rule, match: matchIndex)
+                                     routeOrder: position.routeOrder, rule: position.rule, match: position.match)
     }
 
     private static func value(_ type: StringMatchType, _ value: String) -> Value {
@@ -83,14 +83,16 @@ struct CompiledMatch: Sendable {
 
     /// Whether the request satisfies every condition of this match.
     func matches(_ request: RouteRequest) -> Bool {
+        // Paths compare byte for byte, as on the wire.
         let requestPath = request.pathOnly
         switch path {
         case .exact(let v):
-            guard requestPath == v else { return false }
+            guard requestPath.utf8.elementsEqual(v.utf8) else { return false }
         case .prefix(let v):
-            guard requestPath.hasPrefix(v) else { return false }
-            let rest = requestPath.dropFirst(v.count)
-            guard rest.isEmpty || rest.first == "/" else { return false }
+            let bytes = requestPath.utf8
+            guard bytes.starts(with: v.utf8) else { return false }
+            let rest = bytes.dropFirst(v.utf8.count)
+            guard rest.isEmpty || rest.first == UInt8(ascii: "/") else { return false }
         case .regex(let r):
             guard r.matchesWhole(requestPath) else { return false }
         }

@@ -1,17 +1,16 @@
 import SwitchyardModel
 
 /// What the router decided for one request.
+///
+/// Cheap to make: what comes from the matched rule (route, candidates, timeouts) is read
+/// through one reference to the compiled rule rather than copied per request.
 public struct RouteDecision: Sendable {
     /// 200 forward; 404 no rule matched; 500 invalid or missing backend; 3xx redirect.
     public var status: Int
     /// The Service port the request was addressed to; nil when addressed to a pod or unknown IP.
     public var parent: ParentKey?
-    /// The route and rule that matched; nil when no route is attached or none matched.
-    public var route: RouteReference?
     /// The chosen backend; nil for 404, redirects and errors.
     public var backend: BackendTarget?
-    /// The matched rule's backendRefs with their weights (or the parent itself with no route).
-    public var candidates: [BackendCandidate]
     /// Endpoints of the chosen backend.
     public var endpoints: [Endpoint]
     /// The request as it would be sent upstream, after filters.
@@ -20,28 +19,35 @@ public struct RouteDecision: Sendable {
     public var responseHeaders: HTTPHeaderModifier?
     /// Location of a redirect.
     public var redirect: String?
-    /// The matched rule's timeouts.
-    public var timeouts: HTTPRouteTimeouts?
     /// Backends that receive a copy of the request (RequestMirror), answers dropped.
     public var mirrors: [BackendTarget]
     /// Why the router answered by itself (404, 500), for `l5d-proxy-error` and logs.
     public var reason: String?
 
-    public init(status: Int, parent: ParentKey?, route: RouteReference? = nil, backend: BackendTarget? = nil,
-                candidates: [BackendCandidate] = [], endpoints: [Endpoint] = [], request: RouteRequest,
-                responseHeaders: HTTPHeaderModifier? = nil, redirect: String? = nil,
-                timeouts: HTTPRouteTimeouts? = nil, mirrors: [BackendTarget] = [], reason: String? = nil) {
+    /// The matched rule, compiled; nil when no route is attached or none matched.
+    let matched: CompiledRule?
+    /// The candidates when no rule matched (the parent itself, when no route is attached).
+    let unroutedCandidates: [BackendCandidate]
+
+    /// The route and rule that matched; nil when no route is attached or none matched.
+    public var route: RouteReference? { matched?.reference }
+    /// The matched rule's backendRefs with their weights (or the parent itself with no route).
+    public var candidates: [BackendCandidate] { matched?.candidates ?? unroutedCandidates }
+    /// The matched rule's timeouts.
+    public var timeouts: HTTPRouteTimeouts? { matched?.rule.timeouts }
+
+    init(status: Int, parent: ParentKey?, matched: CompiledRule? = nil, backend: BackendTarget? = nil,
+         unroutedCandidates: [BackendCandidate] = [], endpoints: [Endpoint] = [], request: RouteRequest, reason: String? = nil) {
         self.status = status
         self.parent = parent
-        self.route = route
+        self.matched = matched
         self.backend = backend
-        self.candidates = candidates
+        self.unroutedCandidates = unroutedCandidates
         self.endpoints = endpoints
         self.request = request
-        self.responseHeaders = responseHeaders
-        self.redirect = redirect
-        self.timeouts = timeouts
-        self.mirrors = mirrors
+        self.responseHeaders = nil
+        self.redirect = nil
+        self.mirrors = []
         self.reason = reason
     }
 }

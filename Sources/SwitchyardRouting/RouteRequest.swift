@@ -20,14 +20,14 @@ public struct RouteRequest: Hashable, Sendable {
 
     /// The path without the query.
     public var pathOnly: Substring {
-        if let q = path.firstIndex(of: "?") { return path[..<q] }
+        if let q = path.utf8.firstIndex(of: UInt8(ascii: "?")) { return path[..<q] }
         return path[...]
     }
 
     /// The raw query (after `?`), or nil.
     public var query: Substring? {
-        guard let q = path.firstIndex(of: "?") else { return nil }
-        return path[path.index(after: q)...]
+        guard let q = path.utf8.firstIndex(of: UInt8(ascii: "?")) else { return nil }
+        return path[path.utf8.index(after: q)...]
     }
 
     /// The value of header `name` (case-insensitive); several fields are joined with `,`.
@@ -41,6 +41,7 @@ public struct RouteRequest: Hashable, Sendable {
 
     /// Header names compare ASCII case-insensitively, without allocating.
     static func sameName(_ a: String, _ b: String) -> Bool {
+        guard a.utf8.count == b.utf8.count else { return false }
         var ai = a.utf8.makeIterator()
         var bi = b.utf8.makeIterator()
         while true {

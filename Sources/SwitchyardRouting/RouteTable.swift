@@ -10,20 +10,45 @@ import SwitchyardModel
 /// Lookup cost depends on the routes of one parent, never on the number of Services.
 public struct RouteTable: Sendable {
     /// The routes attached to one parent for one audience, compiled.
-    struct RouteSet: Sendable {
+    final class RouteSet: Sendable {
         /// Routes in precedence order: oldest first, then by namespace/name.
         let routes: [HTTPRoute]
+        /// Every rule of those routes; `CompiledMatch.rule` indexes this.
+        let rules: [CompiledRule]
         let matches: [CompiledMatch]
 
-        func firstMatch(_ request: RouteRequest) -> CompiledMatch? {
-            for m in matches where m.matches(request) { return m }
+        init(routes: [HTTPRoute], rules: [CompiledRule], matches: [CompiledMatch]) {
+            self.routes = routes
+            self.rules = rules
+            self.matches = matches
+        }
+
+        /// The index in `matches` of the first (highest precedence) match for the request.
+        func firstMatch(_ request: RouteRequest) -> Int? {
+            var i = 0
+            while i < matches.count {
+                if matches[i].matches(request) { return i }
+                i += 1
+            }
             return nil
         }
     }
 
-    struct ParentRoutes: Sendable {
+    /// Everything about one Service port: its routes per audience, and where its traffic goes
+    /// when no route is attached.
+    final class ParentRoutes: @unchecked Sendable {
+        // Mutated only while the table is being built, before it is shared.
         var producer: RouteSet?
         var consumers: [String: RouteSet] = [:]
+        let direct: BackendTarget
+        let directCandidates: [BackendCandidate]
+        let directEndpoints: [Endpoint]
+
+        init(direct: BackendTarget, directCandidates: [BackendCandidate], directEndpoints: [Endpoint]) {
+            self.direct = direct
+            self.directCandidates = directCandidates
+            self.directEndpoints = directEndpoints
+        }
     }
 
     /// A route that attached to nothing, or to less than it asked for, and why.
@@ -82,23 +107,32 @@ public struct RouteTable: Sendable {
             }
         }
 
+        let resolver = BackendResolver(snapshot: snapshot)
         var parents: [ParentKey: ParentRoutes] = [:]
+        for service in snapshot.services.values {
+            for port in service.ports where port.protocol == "TCP" {
+                let key = ParentKey(service: service.id, port: port.port)
+                parents[key] = ParentRoutes(
+                    direct: BackendTarget(service: service.id, port: port.port),
+                    directCandidates: [BackendCandidate(namespace: service.id.namespace, name: service.id.name, port: port.port, weight: 1)],
+                    directEndpoints: snapshot.endpoints(of: service.id, port: port.port))
+            }
+        }
         var attachments: [ParentKey: [ResourceID]] = [:]
         for (key, audiences) in attached {
-            var entry = ParentRoutes()
+            guard parents[key] != nil else { continue }
             for (audience, routes) in audiences {
-                let set = Self.compile(routes)
-                if let audience { entry.consumers[audience] = set } else { entry.producer = set }
+                let set = Self.compile(routes, resolver: resolver)
+                if let audience { parents[key]!.consumers[audience] = set } else { parents[key]!.producer = set }
                 attachments[key, default: []].append(contentsOf: set.routes.map(\.id))
             }
-            parents[key] = entry
         }
         self.parents = parents
         self.attachments = attachments
         self.notes = notes
     }
 
-    static func compile(_ routes: [HTTPRoute]) -> RouteSet {
+    static func compile(_ routes: [HTTPRoute], resolver: BackendResolver) -> RouteSet {
         let ordered = routes.sorted { a, b in
             switch (a.creationTimestamp, b.creationTimestamp) {
             case let (x?, y?) where x != y: return x < y
@@ -108,23 +142,24 @@ public struct RouteTable: Sendable {
             }
         }
         var matches: [CompiledMatch] = []
+        var rules: [CompiledRule] = []
         for (r, route) in ordered.enumerated() {
             for (ruleIndex, rule) in route.rules.enumerated() {
                 let ruleMatches = rule.matches.isEmpty ? [HTTPRouteMatch()] : rule.matches
                 for (m, match) in ruleMatches.enumerated() {
-                    matches.append(CompiledMatch(match, route: r, rule: ruleIndex, matchIndex: m, routeOrder: r))
+                    matches.append(CompiledMatch(match, rule: rules.count, precedence: (routeOrder: r, rule: ruleIndex, match: m)))
                 }
+                rules.append(CompiledRule(route: route, ruleIndex: ruleIndex, resolver: resolver))
             }
         }
         matches.sort { $0.precedence > $1.precedence }
-        return RouteSet(routes: ordered, matches: matches)
+        return RouteSet(routes: ordered, rules: rules, matches: matches)
     }
 
     /// The routes that apply to a client in `clientNamespace` calling `parent`, or nil when
     /// none are attached (traffic then goes to the parent Service itself).
-    func routeSet(for parent: ParentKey, clientNamespace: String) -> RouteSet? {
-        guard let entry = parents[parent] else { return nil }
-        if clientNamespace != parent.service.namespace, let consumer = entry.consumers[clientNamespace] {
+    func routeSet(in entry: ParentRoutes, parent: ParentKey, clientNamespace: String) -> RouteSet? {
+        if !entry.consumers.isEmpty, clientNamespace != parent.service.namespace, let consumer = entry.consumers[clientNamespace] {
             return consumer
         }
         return entry.producer

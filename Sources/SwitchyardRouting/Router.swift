@@ -9,9 +9,12 @@ public struct Router: Sendable {
     /// The cluster DNS domain used for default hosts (`name.ns.svc.<clusterDomain>`).
     public let clusterDomain: String
 
+    let resolver: BackendResolver
+
     public init(snapshot: MeshSnapshot, clusterDomain: String = "cluster.local") {
         self.snapshot = snapshot
         self.table = RouteTable(snapshot: snapshot)
+        self.resolver = BackendResolver(snapshot: snapshot)
         self.clusterDomain = clusterDomain
     }
 
@@ -25,66 +28,50 @@ public struct Router: Sendable {
     /// the parent's namespace). Randomness for the weighted pick comes from `rng`.
     public func decide<G: RandomNumberGenerator>(_ request: RouteRequest, parent: ParentKey,
                                                  clientNamespace: String? = nil, using rng: inout G) -> RouteDecision {
-        guard let service = snapshot.services[parent.service], service.port(parent.port) != nil else {
-            return RouteDecision(status: 500, parent: parent, request: request,
-                                 reason: snapshot.services[parent.service] == nil
-                                    ? "Service \(parent.service) not found" : "Service \(parent.service) has no port \(parent.port)")
+        guard let entry = table.parents[parent] else {
+            let reason = snapshot.services[parent.service] == nil
+                ? "Service \(parent.service) not found" : "Service \(parent.service) has no TCP port \(parent.port)"
+            return RouteDecision(status: 500, parent: parent, request: request, reason: reason)
         }
-        guard let set = table.routeSet(for: parent, clientNamespace: clientNamespace ?? parent.service.namespace) else {
-            let target = BackendTarget(service: parent.service, port: parent.port)
-            return RouteDecision(status: 200, parent: parent, backend: target,
-                                 candidates: [BackendCandidate(namespace: parent.service.namespace, name: parent.service.name,
-                                                               port: parent.port, weight: 1)],
-                                 endpoints: snapshot.endpoints(of: parent.service, port: parent.port), request: request)
+        guard let set = table.routeSet(in: entry, parent: parent, clientNamespace: clientNamespace ?? parent.service.namespace) else {
+            return RouteDecision(status: 200, parent: parent, backend: entry.direct, unroutedCandidates: entry.directCandidates,
+                                 endpoints: entry.directEndpoints, request: request)
         }
-        guard let match = set.firstMatch(request) else {
+        guard let matchIndex = set.firstMatch(request) else {
             return RouteDecision(status: 404, parent: parent, request: request, reason: "no route matched")
         }
-        let route = set.routes[match.route]
-        let rule = route.rules[match.rule]
-        let reference = RouteReference(group: String(route.api.rawValue.split(separator: "/")[0]),
-                                       namespace: route.id.namespace, name: route.id.name,
-                                       rule: match.rule, ruleName: rule.name)
+        let compiled = set.rules[set.matches[matchIndex].rule]
+        let rule = compiled.rule
+        var decision = RouteDecision(status: 200, parent: parent, matched: compiled, request: request)
         var matchedPrefix: String?
-        if case .prefix(let p) = match.path { matchedPrefix = p }
-        var decision = RouteDecision(status: 200, parent: parent, route: reference, request: request, timeouts: rule.timeouts)
-        decision.candidates = rule.backendRefs.map { resolveCandidate($0, route: route) }
-
-        if applyFilters(rule.filters, to: &decision, parent: parent, route: route, matchedPrefix: matchedPrefix,
-                        using: &rng) {
+        if !rule.filters.isEmpty || compiled.hasBackendFilters, case .prefix(let p) = set.matches[matchIndex].path { matchedPrefix = p }
+        if !rule.filters.isEmpty,
+           applyFilters(rule.filters, to: &decision, parent: parent, route: compiled.route, matchedPrefix: matchedPrefix, using: &rng) {
             return decision
         }
-        guard !rule.backendRefs.isEmpty else {
+        guard !compiled.candidates.isEmpty else {
             decision.status = 500
             decision.reason = "rule has no backendRefs"
             return decision
         }
-        let total = decision.candidates.reduce(0) { $0 + $1.weight }
-        guard total > 0 else {
+        guard compiled.totalWeight > 0 else {
             decision.status = 500
             decision.reason = "every backendRef has weight 0"
             return decision
         }
-        var pick = Int.random(in: 0..<total, using: &rng)
-        var chosen = 0
-        for (i, c) in decision.candidates.enumerated() {
-            if pick < c.weight { chosen = i; break }
-            pick -= c.weight
-        }
-        let candidate = decision.candidates[chosen]
-        if let invalid = candidate.invalidReason {
+        let chosen = compiled.candidates.count == 1 ? 0 : compiled.candidate(at: Int.random(in: 0..<compiled.totalWeight, using: &rng))
+        guard let target = compiled.targets[chosen] else {
             decision.status = 500
-            decision.reason = invalid
+            decision.reason = compiled.candidates[chosen].invalidReason
             return decision
         }
-        let target = BackendTarget(service: ResourceID(namespace: candidate.namespace, name: candidate.name), port: candidate.port!)
         decision.backend = target
-        if applyFilters(rule.backendRefs[chosen].filters, to: &decision, parent: parent,
-                        route: route, matchedPrefix: matchedPrefix, using: &rng) {
+        if compiled.hasBackendFilters, case let backendFilters = rule.backendRefs[chosen].filters, !backendFilters.isEmpty,
+           applyFilters(backendFilters, to: &decision, parent: parent, route: compiled.route, matchedPrefix: matchedPrefix, using: &rng) {
             decision.backend = nil
             return decision
         }
-        decision.endpoints = snapshot.endpoints(of: target.service, port: target.port)
+        decision.endpoints = compiled.endpoints[chosen]
         return decision
     }
 
@@ -114,18 +101,12 @@ public struct Router: Sendable {
             case .requestMirror(let mirror):
                 // `percent` (a `fraction` is read as a percentage): mirror only that share of requests.
                 if let percent = mirror.percent, percent < 100, !(Double.random(in: 0..<100, using: &rng) < percent) { continue }
-                let c = resolveCandidate(mirror.backend, route: route)
-                if c.invalidReason == nil, let port = c.port {
-                    decision.mirrors.append(BackendTarget(service: ResourceID(namespace: c.namespace, name: c.name), port: port))
+                if let target = BackendResolver.target(resolver.candidate(mirror.backend, route: route)) {
+                    decision.mirrors.append(target)
                 }
             }
         }
         return false
-    }
-
-    /// Whether `service` is one of the route's Service parents.
-    private static func isParent(_ service: ResourceID, of route: HTTPRoute) -> Bool {
-        route.parentRefs.contains { $0.isService && $0.name == service.name && ($0.namespace ?? route.id.namespace) == service.namespace }
     }
 
     /// `name.ns.svc.<clusterDomain>:port`, the host a request to `parent` carries by default.
@@ -140,8 +121,13 @@ public struct Router: Sendable {
         for route in snapshot.httpRoutes {
             for (r, rule) in route.rules.enumerated() {
                 for (b, ref) in rule.backendRefs.enumerated() {
-                    if let reason = resolveCandidate(ref, route: route).invalidReason {
+                    if let reason = resolver.candidate(ref, route: route).invalidReason {
                         problems.append((route.id, "spec.rules[\(r)].backendRefs[\(b)]", reason))
+                    }
+                }
+                for (f, filter) in rule.filters.enumerated() {
+                    if case .requestMirror(let mirror) = filter, let reason = resolver.candidate(mirror.backend, route: route).invalidReason {
+                        problems.append((route.id, "spec.rules[\(r)].filters[\(f)].requestMirror.backendRef", reason + " (not mirrored)"))
                     }
                 }
                 if rule.backendRefs.isEmpty && !rule.filters.contains(where: { if case .requestRedirect = $0 { return true }; return false }) {
@@ -150,31 +136,5 @@ public struct Router: Sendable {
             }
         }
         return problems
-    }
-
-    /// A backendRef resolved against the snapshot, with the reason it cannot be used if so.
-    ///
-    /// A backend in another namespace needs a ReferenceGrant, except the route's own parent
-    /// Service: a consumer route (GAMMA) sending its namespace's traffic on to the Service it
-    /// is attached to exposes nothing its clients could not already reach.
-    private func resolveCandidate(_ ref: HTTPBackendRef, route: HTTPRoute) -> BackendCandidate {
-        let routeNamespace = route.id.namespace
-        let namespace = ref.namespace ?? routeNamespace
-        var c = BackendCandidate(namespace: namespace, name: ref.name, port: ref.port, weight: ref.weight)
-        let id = ResourceID(namespace: namespace, name: ref.name)
-        if !ref.isService {
-            c.invalidReason = "backendRef \(ref.group.isEmpty ? "" : ref.group + "/")\(ref.kind) \(id) is not a Service"
-        } else if !snapshot.routeMayReference(from: routeNamespace, service: id) && !Self.isParent(id, of: route) {
-            c.invalidReason = "backendRef Service \(id) is in another namespace and no ReferenceGrant allows it"
-        } else if let service = snapshot.services[id] {
-            if let port = ref.port {
-                if service.port(port) == nil { c.invalidReason = "backendRef Service \(id) has no port \(port)" }
-            } else {
-                c.invalidReason = "backendRef Service \(id) has no port"
-            }
-        } else {
-            c.invalidReason = "backendRef Service \(id) not found"
-        }
-        return c
     }
 }

@@ -22,7 +22,7 @@ func measure(_ label: String, router: Router, parent: ParentKey, request: RouteR
     guard check.backend?.service.name == expect else {
         fatalError("\(label): routed to \(String(describing: check.backend)), expected \(expect)")
     }
-    let iterations = 2_000_000
+    let iterations = Int(ProcessInfo.processInfo.environment["SY_BENCH_ITERATIONS"] ?? "") ?? 2_000_000
     var best = Double.infinity
     for _ in 0..<5 {
         var sink = 0
