@@ -4,31 +4,47 @@ import SwitchyardModel
 ///
 /// Its `precedence` orders it against every other match attached to the same parent, so
 /// the table can be sorted once and scanned first-match-wins.
-struct CompiledMatch: Sendable {
-    enum Path: Sendable {
-        case exact(String)
-        /// Normalised without a trailing slash ("" for "/"): matches whole segments.
-        case prefix(String)
-        case regex(MatchRegex)
+/// A final class so that scanning a table borrows each match instead of copying it.
+final class CompiledMatch: Sendable {
+    enum PathKind: Sendable {
+        case exact
+        /// `pathValue` is normalised without a trailing slash ("" for "/"): matches whole segments.
+        case prefix
+        case regex
     }
 
-    enum Value: Sendable {
-        case exact(String)
-        case regex(MatchRegex)
+    /// A header or query parameter condition: its name and an exact value or a regex.
+    final class Condition: Sendable {
+        let name: String
+        let exact: String?
+        let regex: MatchRegex?
+
+        init(name: String, type: StringMatchType, value: String) {
+            self.name = name
+            switch type {
+            case .exact:
+                exact = value
+                regex = nil
+            case .regularExpression:
+                regex = try? MatchRegex(value)
+                // validation refuses bad patterns; one that slips through never matches
+                exact = regex == nil ? "\u{0}invalid" : nil
+            }
+        }
 
         func matches(_ s: Substring) -> Bool {
-            switch self {
-            case .exact(let v): return s.utf8.elementsEqual(v.utf8)
-            case .regex(let r): return r.matchesWhole(s)
-            }
+            if let exact { return Bytes.equal(s, exact) }
+            return regex!.matchesWhole(s)
         }
     }
 
-    let path: Path
+    let pathKind: PathKind
+    let pathValue: String
+    let pathRegex: MatchRegex?
     let method: String?
-    /// Lower-cased header names.
-    let headers: [(name: String, value: Value)]
-    let queryParams: [(name: String, value: Value)]
+    /// Header conditions, names lower-cased.
+    let headers: [Condition]
+    let queryParams: [Condition]
     /// Index into the route set's compiled rules.
     let rule: Int
     let precedence: MatchPrecedence
@@ -37,13 +53,18 @@ struct CompiledMatch: Sendable {
     /// (oldest, then alphabetical, first), the rule in the route, the match in the rule.
     init(_ match: HTTPRouteMatch, rule: Int, precedence position: (routeOrder: Int, rule: Int, match: Int)) {
         switch match.path.type {
-        case .exact: path = .exact(match.path.value)
+        case .exact:
+            (pathKind, pathValue, pathRegex) = (.exact, match.path.value, nil)
         case .pathPrefix:
             var v = match.path.value
             while v.hasSuffix("/") { v.removeLast() }
-            path = .prefix(v)
+            (pathKind, pathValue, pathRegex) = (.prefix, v, nil)
         case .regularExpression:
-            if let r = try? MatchRegex(match.path.value) { path = .regex(r) } else { path = .exact("\u{0}invalid") }
+            if let r = try? MatchRegex(match.path.value) {
+                (pathKind, pathValue, pathRegex) = (.regex, match.path.value, r)
+            } else {  // validation refuses bad patterns; one that slips through never matches
+                (pathKind, pathValue, pathRegex) = (.exact, "\u{0}invalid", nil)
+            }
         }
         method = match.method?.uppercased()
         // Gateway API: only the first of several entries with an equivalent name counts.
@@ -51,12 +72,12 @@ struct CompiledMatch: Sendable {
         headers = match.headers.compactMap { h in
             let name = h.name.lowercased()
             guard seenHeaders.insert(name).inserted else { return nil }
-            return (name, Self.value(h.type, h.value))
+            return Condition(name: name, type: h.type, value: h.value)
         }
         var seenQuery = Set<String>()
         queryParams = match.queryParams.compactMap { q in
             guard seenQuery.insert(q.name).inserted else { return nil }
-            return (q.name, Self.value(q.type, q.value))
+            return Condition(name: q.name, type: q.type, value: q.value)
         }
         self.rule = rule
         let pathRank: Int
@@ -66,47 +87,53 @@ struct CompiledMatch: Sendable {
         case .pathPrefix: pathRank = 0
         }
         let pathLength: Int
-        if case .prefix(let v) = path { pathLength = v.utf8.count } else { pathLength = match.path.value.utf8.count }
+        pathLength = pathKind == .prefix ? pathValue.utf8.count : match.path.value.utf8.count
         precedence = MatchPrecedence(pathRank: pathRank, pathLength: pathLength, hasMethod: method != nil,
                                      headerCount: headers.count, queryCount: queryParams.count,
                                      routeOrder: position.routeOrder, rule: position.rule, match: position.match)
-    }
-
-    private static func value(_ type: StringMatchType, _ value: String) -> Value {
-        switch type {
-        case .exact: return .exact(value)
-        case .regularExpression:
-            if let r = try? MatchRegex(value) { return .regex(r) }
-            return .exact("\u{0}invalid")  // validation refuses these; never match if one slips through
-        }
     }
 
     /// Whether the request satisfies every condition of this match.
     func matches(_ request: RouteRequest) -> Bool {
         // Paths compare byte for byte, as on the wire.
         let requestPath = request.pathOnly
-        switch path {
-        case .exact(let v):
-            guard requestPath.utf8.elementsEqual(v.utf8) else { return false }
-        case .prefix(let v):
-            let bytes = requestPath.utf8
-            guard bytes.starts(with: v.utf8) else { return false }
-            let rest = bytes.dropFirst(v.utf8.count)
-            guard rest.isEmpty || rest.first == UInt8(ascii: "/") else { return false }
-        case .regex(let r):
-            guard r.matchesWhole(requestPath) else { return false }
+        switch pathKind {
+        case .exact:
+            guard Bytes.equal(requestPath, pathValue) else { return false }
+        case .prefix:
+            guard Bytes.isSegmentPrefix(pathValue, of: requestPath) else { return false }
+        case .regex:
+            guard pathRegex!.matchesWhole(requestPath) else { return false }
         }
         if let method, request.method != method { return false }
-        for h in headers {
-            guard let value = request.header(h.name), h.value.matches(value[...]) else { return false }
+        for condition in headers {
+            guard Self.headerMatches(condition, in: request.headers) else { return false }
         }
         if !queryParams.isEmpty {
             let query = request.query ?? ""
             for q in queryParams {
-                guard let value = Self.firstQueryValue(q.name, in: query), q.value.matches(value) else { return false }
+                guard let value = Self.firstQueryValue(q.name, in: query), q.matches(value) else { return false }
             }
         }
         return true
+    }
+
+    /// The PathPrefix this match tested (normalised), for ReplacePrefixMatch; nil for other kinds.
+    var matchedPrefix: String? { pathKind == .prefix ? pathValue : nil }
+
+    /// Whether header `name` is present and its value (several fields joined with `,`) matches.
+    /// The common case, one field, compares in place without building a string.
+    static func headerMatches(_ condition: Condition, in fields: [HTTPHeader]) -> Bool {
+        let name = condition.name
+        var found = -1
+        for i in fields.indices where RouteRequest.sameName(fields[i].name, name) {
+            if found >= 0 {
+                let joined = fields[found...].filter { RouteRequest.sameName($0.name, name) }.map(\.value).joined(separator: ",")
+                return condition.matches(joined[...])
+            }
+            found = i
+        }
+        return found >= 0 && condition.matches(fields[found].value[...])
     }
 
     /// The first value of query parameter `name`, percent-decoded when it needs it.

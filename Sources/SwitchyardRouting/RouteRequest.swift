@@ -42,17 +42,20 @@ public struct RouteRequest: Hashable, Sendable {
     /// Header names compare ASCII case-insensitively, without allocating.
     static func sameName(_ a: String, _ b: String) -> Bool {
         guard a.utf8.count == b.utf8.count else { return false }
-        var ai = a.utf8.makeIterator()
-        var bi = b.utf8.makeIterator()
-        while true {
-            switch (ai.next(), bi.next()) {
-            case (nil, nil): return true
-            case let (x?, y?):
-                if x != y && (x | 0x20) != (y | 0x20) { return false }
-                if x != y && !((x | 0x20) >= 0x61 && (x | 0x20) <= 0x7A) { return false }
-            default: return false
-            }
-        }
+        if let equal = a.utf8.withContiguousStorageIfAvailable({ x in
+            b.utf8.withContiguousStorageIfAvailable { y in Self.asciiCaseInsensitiveEqual(x, y) }
+        }), let equal { return equal }
+        return a.utf8.elementsEqual(b.utf8) { asciiLower($0) == asciiLower($1) }
+    }
+
+    private static func asciiCaseInsensitiveEqual(_ x: UnsafeBufferPointer<UInt8>, _ y: UnsafeBufferPointer<UInt8>) -> Bool {
+        for i in 0..<x.count where x[i] != y[i] && asciiLower(x[i]) != asciiLower(y[i]) { return false }
+        return true
+    }
+
+    @inline(__always)
+    private static func asciiLower(_ c: UInt8) -> UInt8 {
+        c &- 0x41 < 26 ? c | 0x20 : c
     }
 
     /// Host from the `Host` header (or `:authority`), if any.

@@ -41,33 +41,53 @@ public struct Router: Sendable {
             return RouteDecision(status: 404, parent: parent, request: request, reason: "no route matched")
         }
         let compiled = set.rules[set.matches[matchIndex].rule]
-        let rule = compiled.rule
-        var decision = RouteDecision(status: 200, parent: parent, matched: compiled, request: request)
-        var matchedPrefix: String?
-        if !rule.filters.isEmpty || compiled.hasBackendFilters, case .prefix(let p) = set.matches[matchIndex].path { matchedPrefix = p }
-        if !rule.filters.isEmpty,
-           applyFilters(rule.filters, to: &decision, parent: parent, route: compiled.route, matchedPrefix: matchedPrefix, using: &rng) {
-            return decision
+        if compiled.rule.filters.isEmpty && !compiled.hasBackendFilters {
+            // The common case, built in one expression: no filter can change the request.
+            switch pick(compiled, using: &rng) {
+            case .success(let chosen):
+                return RouteDecision(status: 200, parent: parent, matched: compiled, backend: compiled.targets[chosen],
+                                     endpoints: compiled.endpoints[chosen], request: request)
+            case .failure(let failure):
+                return RouteDecision(status: 500, parent: parent, matched: compiled, request: request, reason: failure.reason)
+            }
         }
-        guard !compiled.candidates.isEmpty else {
-            decision.status = 500
-            decision.reason = "rule has no backendRefs"
-            return decision
-        }
-        guard compiled.totalWeight > 0 else {
-            decision.status = 500
-            decision.reason = "every backendRef has weight 0"
-            return decision
-        }
+        return decideWithFilters(request, parent: parent, compiled: compiled, match: set.matches[matchIndex], using: &rng)
+    }
+
+    /// Why a rule cannot send the request anywhere (a 500).
+    struct NoBackend: Error {
+        var reason: String
+    }
+
+    /// The weighted pick: the index of a valid candidate, or why there is none.
+    private func pick<G: RandomNumberGenerator>(_ compiled: CompiledRule, using rng: inout G) -> Result<Int, NoBackend> {
+        guard !compiled.candidates.isEmpty else { return .failure(NoBackend(reason: "rule has no backendRefs")) }
+        guard compiled.totalWeight > 0 else { return .failure(NoBackend(reason: "every backendRef has weight 0")) }
         let chosen = compiled.candidates.count == 1 ? 0 : compiled.candidate(at: Int.random(in: 0..<compiled.totalWeight, using: &rng))
-        guard let target = compiled.targets[chosen] else {
-            decision.status = 500
-            decision.reason = compiled.candidates[chosen].invalidReason
+        if let invalid = compiled.candidates[chosen].invalidReason { return .failure(NoBackend(reason: invalid)) }
+        return .success(chosen)
+    }
+
+    /// A matched rule with filters: they shape the request, may answer (a redirect), and
+    /// the chosen backendRef may carry filters of its own.
+    private func decideWithFilters<G: RandomNumberGenerator>(_ request: RouteRequest, parent: ParentKey, compiled: CompiledRule,
+                                                             match: CompiledMatch, using rng: inout G) -> RouteDecision {
+        let matchedPrefix = match.matchedPrefix
+        var decision = RouteDecision(status: 200, parent: parent, matched: compiled, request: request)
+        if applyFilters(compiled.rule.filters, to: &decision, parent: parent, route: compiled.route, matchedPrefix: matchedPrefix, using: &rng) {
             return decision
         }
-        decision.backend = target
-        if compiled.hasBackendFilters, case let backendFilters = rule.backendRefs[chosen].filters, !backendFilters.isEmpty,
-           applyFilters(backendFilters, to: &decision, parent: parent, route: compiled.route, matchedPrefix: matchedPrefix, using: &rng) {
+        let chosen: Int
+        switch pick(compiled, using: &rng) {
+        case .success(let c): chosen = c
+        case .failure(let failure):
+            decision.status = 500
+            decision.reason = failure.reason
+            return decision
+        }
+        decision.backend = compiled.targets[chosen]
+        if applyFilters(compiled.rule.backendRefs[chosen].filters, to: &decision, parent: parent, route: compiled.route,
+                        matchedPrefix: matchedPrefix, using: &rng) {
             decision.backend = nil
             return decision
         }

@@ -50,6 +50,11 @@ struct MatchKindTests {
         (.regularExpression, "v[0-9]+", [("x-version", "v12")], true),
         (.regularExpression, "v[0-9]+", [("x-version", "xv12")], false),   // whole value, not a search
         (.regularExpression, "v[0-9]+", [("x-version", "v12x")], false),
+        (.exact, "canary", [("x_version", "canary")], false),                     // "_" is not "-"
+        (.exact, "canary", [("X-VERSION", "canary")], true),
+        (.exact, "a,b", [("x-version", "a"), ("accept", "*/*"), ("x-version", "b")], true),  // repeated fields join with ","
+        (.exact, "a", [("x-version", "a"), ("x-version", "b")], false),
+        (.regularExpression, "a,.*", [("x-version", "a"), ("X-Version", "b")], true),
     ])
     func header(type: StringMatchType, value: String, headers: [(String, String)], hit: Bool) {
         let m = HTTPRouteMatch(headers: [HTTPHeaderMatch(type: type, name: "x-version", value: value)])
