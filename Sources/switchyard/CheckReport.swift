@@ -8,12 +8,16 @@ struct CheckReport {
     let router: Router
     let directory: String
 
+    private func count(_ n: Int, _ noun: String) -> String { "\(n) \(noun)\(n == 1 ? "" : "s")" }
+
     var text: String {
         var out = ""
         let meshed = snapshot.pods.values.filter { snapshot.isMeshed($0) }.count
-        out += "\(directory): \(snapshot.namespaces.count) namespaces, \(snapshot.services.count) services, "
-        out += "\(snapshot.pods.count) pods (\(meshed) meshed), \(snapshot.nodes.count) nodes, "
-        out += "\(snapshot.httpRoutes.count) HTTPRoutes, \(snapshot.referenceGrants.count) ReferenceGrants\n"
+        let counts = [count(snapshot.namespaces.count, "namespace"), count(snapshot.services.count, "service"),
+                      count(snapshot.pods.count, "pod") + " (\(meshed) meshed)", count(snapshot.nodes.count, "node"),
+                      count(snapshot.httpRoutes.count, "HTTPRoute"), count(snapshot.referenceGrants.count, "ReferenceGrant"),
+                      count(snapshot.endpointSlices.count, "EndpointSlice")]
+        out += "\(directory): \(counts.joined(separator: ", "))\n"
 
         let byRoute = Dictionary(grouping: router.table.attachments.flatMap { parent, routes in routes.map { ($0, parent) } },
                                  by: { $0.0 }).mapValues { $0.map(\.1).sorted { $0.description < $1.description } }

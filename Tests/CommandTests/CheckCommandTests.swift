@@ -7,7 +7,7 @@ struct CheckCommandTests {
     func tutorial() throws {
         let r = try Switchyard.run(["check", "--manifests", "examples/podinfo"])
         #expect(r.status == 0, "\(r.stderr)")
-        #expect(r.stdout.contains("1 namespaces, 3 services, 3 pods (3 meshed), 2 nodes, 1 HTTPRoutes"))
+        #expect(r.stdout.contains("1 namespace, 3 services, 3 pods (3 meshed), 2 nodes, 1 HTTPRoute, 0 ReferenceGrants, 0 EndpointSlices"))
         #expect(r.stdout.contains("HTTPRoute test/backend-router (policy.linkerd.io/v1beta2, 2 rules) -> backend-a-podinfo.test:9898"))
         #expect(!r.stdout.contains("warning"))
     }
