@@ -14,6 +14,8 @@ let package = Package(
     dependencies: [
         .package(url: "https://github.com/apple/swift-argument-parser", from: "1.5.0"),
         .package(url: "https://github.com/jpsim/Yams", from: "6.0.0"),
+        .package(url: "https://github.com/apple/swift-nio", from: "2.80.0"),
+        .package(url: "https://github.com/apple/swift-log", from: "1.6.0"),
     ],
     targets: [
         // System libraries from Debian's -dev packages, each with a C shim for macros.
@@ -33,11 +35,20 @@ let package = Package(
             dependencies: [.product(name: "Yams", package: "Yams")]),
         // Compiled route tables and Gateway API precedence. Pure.
         .target(name: "SwitchyardRouting", dependencies: ["SwitchyardModel"]),
+        // Mutual TLS on the system OpenSSL: contexts, the NIO handler, credentials and rotation, the dev PKI.
+        .target(
+            name: "SwitchyardTLS",
+            dependencies: [
+                "COpenSSL",
+                .product(name: "NIOCore", package: "swift-nio"),
+                .product(name: "NIOConcurrencyHelpers", package: "swift-nio"),
+                .product(name: "Logging", package: "swift-log"),
+            ]),
 
         .executableTarget(
             name: "switchyard",
             dependencies: [
-                "SwitchyardModel", "SwitchyardRouting",
+                "SwitchyardModel", "SwitchyardRouting", "SwitchyardTLS",
                 .product(name: "ArgumentParser", package: "swift-argument-parser"),
             ]),
         // `make bench-router`: route decisions per second on the tutorial table (release build).
@@ -49,6 +60,14 @@ let package = Package(
         .testTarget(name: "SwitchyardModelTests", dependencies: ["SwitchyardModel"]),
         .testTarget(name: "SwitchyardRoutingTests", dependencies: ["SwitchyardModel", "SwitchyardRouting"]),
         .testTarget(name: "SystemLibrariesTests", dependencies: ["COpenSSL", "CNGHTTP2", "CLibcap"]),
+        .testTarget(
+            name: "SwitchyardTLSTests",
+            dependencies: [
+                "SwitchyardTLS", "COpenSSL",
+                .product(name: "NIOCore", package: "swift-nio"),
+                .product(name: "NIOEmbedded", package: "swift-nio"),
+                .product(name: "NIOPosix", package: "swift-nio"),
+            ]),
         // Runs the built `switchyard` binary as a user would.
         .testTarget(name: "CommandTests", dependencies: ["switchyard"]),
         // `make conformance`: the upstream Gateway API HTTPRoute conformance cases through the loader and router.
