@@ -8,5 +8,5 @@ struct Switchyard: ParsableCommand {
         commandName: "switchyard",
         abstract: "A node daemon that meshes the pods of a Kubernetes node.",
         discussion: "Manifests on disk (kubectl get -o yaml output) are the configuration. See docs/architecture.md.",
-        subcommands: [CheckCommand.self, RouteCommand.self])
+        subcommands: [CheckCommand.self, RouteCommand.self, CertsCommand.self])
 }
