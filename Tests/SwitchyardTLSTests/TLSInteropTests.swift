@@ -1,0 +1,235 @@
+// TLSHandler against a foreign TLS stack, the `openssl` command, over loopback sockets:
+// `s_client` against our server, our client against `s_server -Verify 1`.
+import Foundation
+import NIOCore
+import NIOPosix
+import SwitchyardTLS
+import Testing
+
+/// Where the `openssl` command is, if installed.
+let tlsInteropOpenSSL: String? = ["/usr/bin/openssl", "/usr/local/bin/openssl"].first { FileManager.default.isExecutableFile(atPath: $0) }
+
+@Suite("TLS interop with the openssl command", .enabled(if: tlsInteropOpenSSL != nil, "needs the openssl command"))
+struct TLSInteropTests {
+    static var openssl: String? { tlsInteropOpenSSL }
+
+    let web = TLSTestPKI.identity("web")
+    let backend = TLSTestPKI.identity("backend")
+
+    /// PEM files for the openssl command, in a fresh temporary directory (removed by `remove()`).
+    struct Files {
+        let directory: String
+
+        init(pki: TLSTestPKI, credential: IdentityCredential) throws {
+            directory = FileManager.default.temporaryDirectory.appendingPathComponent("sy-tls-interop-\(UUID().uuidString)").path
+            try FileManager.default.createDirectory(atPath: directory, withIntermediateDirectories: true)
+            try write("anchor.pem", pki.anchor.certificate.pem)
+            try write("leaf.pem", credential.leaf.pem)
+            try write("chain.pem", credential.chain.dropFirst().map(\.pem).joined())
+            try write("key.pem", credential.key.pem)
+        }
+
+        func path(_ name: String) -> String { directory + "/" + name }
+
+        private func write(_ name: String, _ text: String) throws {
+            try text.write(toFile: path(name), atomically: true, encoding: .utf8)
+        }
+
+        func remove() { try? FileManager.default.removeItem(atPath: directory) }
+    }
+
+    /// What our server saw of one connection.
+    final class Observer: ChannelInboundHandler {
+        typealias InboundIn = ByteBuffer
+        typealias OutboundOut = ByteBuffer
+        let outcome: EventLoopPromise<Result<String, TLSError>>
+        let closeAfterGreeting: Bool
+
+        init(outcome: EventLoopPromise<Result<String, TLSError>>, closeAfterGreeting: Bool) {
+            self.outcome = outcome
+            self.closeAfterGreeting = closeAfterGreeting
+        }
+
+        func userInboundEventTriggered(context: ChannelHandlerContext, event: Any) {
+            if let done = event as? TLSHandshakeCompleted {
+                outcome.succeed(.success(done.peerIdentity ?? "?"))
+                context.writeAndFlush(wrapOutboundOut(ByteBuffer(string: "hello \(done.peerIdentity ?? "?")\n")), promise: nil)
+                if closeAfterGreeting { context.close(promise: nil) }
+            }
+        }
+
+        func channelRead(context: ChannelHandlerContext, data: NIOAny) {}
+
+        func errorCaught(context: ChannelHandlerContext, error: any Error) {
+            if let error = error as? TLSError { outcome.succeed(.failure(error)) }
+        }
+    }
+
+    private func runProcess(_ arguments: [String], input: String) throws -> (status: Int32, output: String) {
+        let process = Process()
+        process.executableURL = URL(fileURLWithPath: try #require(Self.openssl))
+        process.arguments = arguments
+        let output = Pipe(), stdin = Pipe()
+        process.standardOutput = output
+        process.standardError = output
+        process.standardInput = stdin
+        try process.run()
+        // With -ign_eof, s_client stays until our server closes (after its greeting).
+        stdin.fileHandleForWriting.write(Data(input.utf8))
+        try stdin.fileHandleForWriting.close()
+        let data = output.fileHandleForReading.readDataToEndOfFile()
+        process.waitUntilExit()
+        return (process.terminationStatus, String(decoding: data, as: UTF8.self))
+    }
+
+    /// Our server on 127.0.0.1 (greets the client by identity, then closes); `openssl s_client`
+    /// dials it, with `clientCredential` (or no certificate), naming `serverName`.
+    private func sClientAgainstOurServer(
+        pki: TLSTestPKI, clientCredential: IdentityCredential?, serverName: String
+    ) async throws -> (server: Result<String, TLSError>, client: (status: Int32, output: String)) {
+        let group = MultiThreadedEventLoopGroup(numberOfThreads: 1)
+        let serverContext = try TLSServerContext(credentials: [pki.credential(backend)], trustBundle: pki.bundle)
+        let outcome = group.next().makePromise(of: Result<String, TLSError>.self)
+        let files = try Files(pki: pki, credential: clientCredential ?? pki.credential(web))
+        defer { files.remove() }
+        do {
+            let server = try await ServerBootstrap(group: group)
+                .childChannelInitializer { channel in
+                    channel.eventLoop.makeCompletedFuture {
+                        try channel.pipeline.syncOperations.addHandler(TLSHandler(context: serverContext))
+                        try channel.pipeline.syncOperations.addHandler(Observer(outcome: outcome, closeAfterGreeting: true))
+                    }
+                }
+                .bind(host: "127.0.0.1", port: 0).get()
+            let port = try #require(server.localAddress?.port)
+            var arguments = [
+                "s_client", "-connect", "127.0.0.1:\(port)", "-servername", serverName, "-tls1_3", "-brief", "-ign_eof",
+                "-CAfile", files.path("anchor.pem"), "-verify_return_error", "-verify_hostname", backend,
+            ]
+            if clientCredential != nil {
+                arguments += ["-cert", files.path("leaf.pem"), "-cert_chain", files.path("chain.pem"), "-key", files.path("key.pem")]
+            }
+            let client = try runProcess(arguments, input: "ping\n")
+            let seen = try await outcome.futureResult.get()
+            try await server.close()
+            try await group.shutdownGracefully()
+            return (seen, client)
+        } catch {
+            try? await group.shutdownGracefully()
+            throw error
+        }
+    }
+
+    @Test("openssl s_client with a valid certificate: succeeds; our server reports its identity")
+    func sClientValid() async throws {
+        let pki = try TLSTestPKI()
+        let result = try await sClientAgainstOurServer(pki: pki, clientCredential: try pki.credential(web), serverName: backend)
+        #expect(result.server == .success(web))
+        #expect(result.client.output.contains("Protocol version: TLSv1.3"), "\(result.client.output)")
+        #expect(result.client.output.contains("Verification: OK"), "\(result.client.output)")
+        #expect(result.client.output.contains("hello \(web)"), "\(result.client.output)")
+    }
+
+    @Test("openssl s_client without a certificate: refused, noClientCertificate")
+    func sClientWithoutCertificate() async throws {
+        let pki = try TLSTestPKI()
+        let result = try await sClientAgainstOurServer(pki: pki, clientCredential: nil, serverName: backend)
+        #expect(result.server == .failure(.noClientCertificate))
+        #expect(result.client.output.contains("certificate required"), "\(result.client.output)")
+    }
+
+    @Test("openssl s_client with a certificate from another CA, or naming an unknown server: refused with the reason")
+    func sClientRefused() async throws {
+        let pki = try TLSTestPKI()
+        let foreign = try TLSTestPKI(name: "foreign")
+        let other = try await sClientAgainstOurServer(pki: pki, clientCredential: try foreign.credential(web), serverName: backend)
+        #expect(other.server == .failure(.unknownCA))
+        #expect(other.client.output.contains("unknown ca"), "\(other.client.output)")
+
+        let stranger = TLSTestPKI.identity("stranger")
+        let unknown = try await sClientAgainstOurServer(pki: pki, clientCredential: try pki.credential(web), serverName: stranger)
+        #expect(unknown.server == .failure(.unknownServerName(stranger)))
+        #expect(unknown.client.status != 0)
+        #expect(unknown.client.output.contains("unrecognized name"), "\(unknown.client.output)")
+    }
+
+    @Test("our client against openssl s_server -Verify 1: succeeds, both identities verified")
+    func againstSServer() async throws {
+        let pki = try TLSTestPKI()
+        let serverFiles = try Files(pki: pki, credential: pki.credential(backend))
+        defer { serverFiles.remove() }
+        let process = Process()
+        process.executableURL = URL(fileURLWithPath: try #require(Self.openssl))
+        process.arguments = [
+            "s_server", "-accept", "127.0.0.1:0", "-naccept", "1", "-tls1_3", "-Verify", "1", "-verify_return_error",
+            "-CAfile", serverFiles.path("anchor.pem"), "-cert", serverFiles.path("leaf.pem"),
+            "-cert_chain", serverFiles.path("chain.pem"), "-key", serverFiles.path("key.pem"),
+        ]
+        let output = Pipe()
+        process.standardOutput = output
+        process.standardError = output
+        process.standardInput = Pipe()
+        try process.run()
+        // Never hang the suite on a stuck s_server: kill it (our own child) after 20 s.
+        let watchdog = Watchdog(process)
+        DispatchQueue.global().asyncAfter(deadline: .now() + 20) { watchdog.kill() }
+        defer { watchdog.kill() }
+        // s_server prints "ACCEPT 127.0.0.1:<port>" once it listens.
+        var printed = ""
+        while !printed.contains("ACCEPT") {
+            let chunk = output.fileHandleForReading.availableData
+            if chunk.isEmpty { break }
+            printed += String(decoding: chunk, as: UTF8.self)
+        }
+        let portText = try #require(printed.split(separator: "\n").first { $0.hasPrefix("ACCEPT") }?.split(separator: ":").last)
+        let port = try #require(Int(portText.trimmingCharacters(in: .whitespaces)))
+
+        let group = MultiThreadedEventLoopGroup(numberOfThreads: 1)
+        let clientContext = try TLSClientContext(credential: pki.credential(web), trustBundle: pki.bundle)
+        let outcome = group.next().makePromise(of: Result<String, TLSError>.self)
+        let backend = self.backend
+        let seen: Result<String, TLSError>
+        do {
+            let channel = try await ClientBootstrap(group: group)
+                .channelInitializer { channel in
+                    channel.eventLoop.makeCompletedFuture {
+                        try channel.pipeline.syncOperations.addHandler(TLSHandler(context: clientContext, serverIdentity: backend))
+                        try channel.pipeline.syncOperations.addHandler(Observer(outcome: outcome, closeAfterGreeting: false))
+                    }
+                }
+                .connect(host: "127.0.0.1", port: port).get()
+            seen = try await outcome.futureResult.get()
+            // Written before our close_notify, so s_server prints it before it sees the close.
+            try await channel.writeAndFlush(ByteBuffer(string: "ping from swift\n"))
+            try await channel.close()
+            try await group.shutdownGracefully()
+        } catch {
+            try? await group.shutdownGracefully()
+            throw error
+        }
+        process.waitUntilExit()
+        printed += String(decoding: output.fileHandleForReading.readDataToEndOfFile(), as: UTF8.self)
+        #expect(seen == .success(backend))
+        #expect(printed.contains("CIPHER is TLS_AES_128_GCM_SHA256"), "\(printed)")  // a TLS 1.3 suite
+        // Our key-exchange preference as s_server saw it: P-256 first, then X25519.
+        #expect(printed.contains("Supported groups: secp256r1:x25519"), "\(printed)")
+        #expect(printed.contains("subject=CN = \(web)"), "\(printed)")
+        #expect(printed.contains("ping from swift"), "\(printed)")
+    }
+}
+
+/// Terminates a child process once, from any thread.
+private final class Watchdog: @unchecked Sendable {
+    private let process: Process
+    private let lock = NSLock()
+
+    init(_ process: Process) {
+        self.process = process
+    }
+
+    func kill() {
+        lock.lock()
+        defer { lock.unlock() }
+        if process.isRunning { process.terminate() }
+    }
+}
