@@ -13,14 +13,18 @@ public struct CredentialStoreConfiguration: Sendable {
     public var pollInterval: Duration
     /// A warning is logged once per certificate when less than this share of its lifetime remains.
     public var expiryWarningFraction: Double
+    /// How the published TLS contexts are configured.
+    public var tls: TLSConfiguration
 
     public init(identityDirectory: String, trustBundlePath: String, trustDomain: String = "cluster.local",
-                pollInterval: Duration = .milliseconds(500), expiryWarningFraction: Double = 0.2) {
+                pollInterval: Duration = .milliseconds(500), expiryWarningFraction: Double = 0.2,
+                tls: TLSConfiguration = .default) {
         self.identityDirectory = identityDirectory
         self.trustBundlePath = trustBundlePath
         self.trustDomain = trustDomain
         self.pollInterval = pollInterval
         self.expiryWarningFraction = expiryWarningFraction
+        self.tls = tls
     }
 }
 
@@ -72,8 +76,8 @@ public final class CredentialStore: Sendable {
         self.logger = logger
         let fingerprint = FileFingerprint(path: configuration.trustBundlePath)
         let bundle = try Self.readBundle(configuration.trustBundlePath)
-        state = NIOLockedValueBox(State(snapshot: CredentialSnapshot(generation: 0, trustBundle: bundle, credentials: [:]),
-                                        bundleFingerprint: fingerprint))
+        let empty = try CredentialSnapshot(generation: 0, trustBundle: bundle, credentials: [:], configuration: configuration.tls)
+        state = NIOLockedValueBox(State(snapshot: empty, bundleFingerprint: fingerprint))
         refresh(now: now)
     }
 
@@ -203,8 +207,16 @@ public final class CredentialStore: Sendable {
             old.credentials[identity].map { $0.leaf === credential.leaf } ?? false
         }
         if !sameCredentials || bundle !== old.trustBundle {
-            state.snapshot = CredentialSnapshot(generation: old.generation + 1, trustBundle: bundle, credentials: credentials)
-            report.published = true
+            do {
+                state.snapshot = try CredentialSnapshot(generation: old.generation + 1, trustBundle: bundle,
+                                                        credentials: credentials, configuration: configuration.tls)
+                report.published = true
+            } catch {
+                // OpenSSL refused what the checker accepted: keep serving the previous snapshot.
+                state.attempted = [:]
+                report.problems.append(CredentialProblem(path: configuration.identityDirectory,
+                                                         message: "TLS contexts could not be built, previous credentials stay: \(error)"))
+            }
         }
         return report
     }
