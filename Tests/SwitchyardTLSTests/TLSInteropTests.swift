@@ -1,5 +1,10 @@
 // TLSHandler against a foreign TLS stack, the `openssl` command, over loopback sockets:
-// `s_client` against our server, our client against `s_server -Verify 1`.
+// `s_client` against our server (valid, missing, foreign, expired, not-yet-valid client
+// certificates, unknown SNI), our client against `s_server -Verify 1` (valid, wrong identity,
+// untrusted chain). nginx is in NginxInteropTests.swift.
+#if canImport(Glibc)
+import Glibc
+#endif
 import Foundation
 import NIOCore
 import NIOPosix
@@ -65,6 +70,7 @@ struct TLSInteropTests {
         }
     }
 
+    /// Runs `openssl arguments...` with `input` on stdin; killed after 10 s if still running.
     private func runProcess(_ arguments: [String], input: String) throws -> (status: Int32, output: String) {
         let process = Process()
         process.executableURL = URL(fileURLWithPath: try #require(Self.openssl))
@@ -74,6 +80,8 @@ struct TLSInteropTests {
         process.standardError = output
         process.standardInput = stdin
         try process.run()
+        let watchdog = InteropWatchdog(process, after: 10)
+        defer { watchdog.kill() }
         // With -ign_eof, s_client stays until our server closes (after its greeting).
         stdin.fileHandleForWriting.write(Data(input.utf8))
         try stdin.fileHandleForWriting.close()
@@ -90,6 +98,7 @@ struct TLSInteropTests {
         let group = MultiThreadedEventLoopGroup(numberOfThreads: 1)
         let serverContext = try TLSServerContext(credentials: [pki.credential(backend)], trustBundle: pki.bundle)
         let outcome = group.next().makePromise(of: Result<String, TLSError>.self)
+        interopDeadline(outcome, .seconds(8), "our server's handshake with s_client")
         let files = try Files(pki: pki, credential: clientCredential ?? pki.credential(web))
         defer { files.remove() }
         do {
@@ -125,6 +134,7 @@ struct TLSInteropTests {
         let pki = try TLSTestPKI()
         let result = try await sClientAgainstOurServer(pki: pki, clientCredential: try pki.credential(web), serverName: backend)
         #expect(result.server == .success(web))
+        #expect(result.client.status == 0, "\(result.client.output)")
         #expect(result.client.output.contains("Protocol version: TLSv1.3"), "\(result.client.output)")
         #expect(result.client.output.contains("Verification: OK"), "\(result.client.output)")
         #expect(result.client.output.contains("hello \(web)"), "\(result.client.output)")
@@ -135,7 +145,9 @@ struct TLSInteropTests {
         let pki = try TLSTestPKI()
         let result = try await sClientAgainstOurServer(pki: pki, clientCredential: nil, serverName: backend)
         #expect(result.server == .failure(.noClientCertificate))
+        #expect(result.client.status != 0, "\(result.client.output)")
         #expect(result.client.output.contains("certificate required"), "\(result.client.output)")
+        #expect(!result.client.output.contains("hello "), "\(result.client.output)")
     }
 
     @Test("openssl s_client with a certificate from another CA, or naming an unknown server: refused with the reason")
@@ -144,7 +156,9 @@ struct TLSInteropTests {
         let foreign = try TLSTestPKI(name: "foreign")
         let other = try await sClientAgainstOurServer(pki: pki, clientCredential: try foreign.credential(web), serverName: backend)
         #expect(other.server == .failure(.unknownCA))
+        #expect(other.client.status != 0, "\(other.client.output)")
         #expect(other.client.output.contains("unknown ca"), "\(other.client.output)")
+        #expect(!other.client.output.contains("hello "), "\(other.client.output)")
 
         let stranger = TLSTestPKI.identity("stranger")
         let unknown = try await sClientAgainstOurServer(pki: pki, clientCredential: try pki.credential(web), serverName: stranger)
@@ -153,16 +167,47 @@ struct TLSInteropTests {
         #expect(unknown.client.output.contains("unrecognized name"), "\(unknown.client.output)")
     }
 
-    @Test("our client against openssl s_server -Verify 1: succeeds, both identities verified")
-    func againstSServer() async throws {
+    @Test("openssl s_client with an expired certificate: refused, expired; s_client gets alert certificate expired")
+    func sClientExpired() async throws {
         let pki = try TLSTestPKI()
-        let serverFiles = try Files(pki: pki, credential: pki.credential(backend))
+        let now = Date()
+        // Issued by our own issuer (the chain is fine), but its validity ended an hour ago.
+        let expired = try pki.credential(web, notBefore: now.addingTimeInterval(-7200), notAfter: now.addingTimeInterval(-3600))
+        let result = try await sClientAgainstOurServer(pki: pki, clientCredential: expired, serverName: backend)
+        #expect(result.server == .failure(.expired))
+        #expect("\(TLSError.expired)".hasPrefix("certificate expired"))
+        #expect(result.client.status != 0, "\(result.client.output)")
+        #expect(result.client.output.contains("alert certificate expired"), "\(result.client.output)")
+        #expect(!result.client.output.contains("hello "), "\(result.client.output)")
+    }
+
+    @Test("openssl s_client with a certificate not yet valid: refused, notYetValid; s_client gets alert bad certificate")
+    func sClientNotYetValid() async throws {
+        let pki = try TLSTestPKI()
+        let now = Date()
+        let early = try pki.credential(web, notBefore: now.addingTimeInterval(3600), notAfter: now.addingTimeInterval(7200))
+        let result = try await sClientAgainstOurServer(pki: pki, clientCredential: early, serverName: backend)
+        #expect(result.server == .failure(.notYetValid))
+        #expect(result.client.status != 0, "\(result.client.output)")
+        #expect(result.client.output.contains("alert bad certificate"), "\(result.client.output)")
+    }
+
+    /// `openssl s_server -Verify 1` (one connection) presenting `serverCredential` from
+    /// `serverPKI` and trusting `trustPKI`'s anchor; our client (`web` of `pki`) dials it as
+    /// `backend`, greets it on success, and closes. Returns what our client saw and everything
+    /// s_server printed.
+    private func ourClientAgainstSServer(
+        pki: TLSTestPKI, serverPKI: TLSTestPKI, serverCredential: IdentityCredential
+    ) async throws -> (client: Result<String, TLSError>, server: String) {
+        let serverFiles = try Files(pki: serverPKI, credential: serverCredential)
         defer { serverFiles.remove() }
+        let clientFiles = try Files(pki: pki, credential: pki.credential(web))
+        defer { clientFiles.remove() }
         let process = Process()
         process.executableURL = URL(fileURLWithPath: try #require(Self.openssl))
         process.arguments = [
             "s_server", "-accept", "127.0.0.1:0", "-naccept", "1", "-tls1_3", "-Verify", "1", "-verify_return_error",
-            "-CAfile", serverFiles.path("anchor.pem"), "-cert", serverFiles.path("leaf.pem"),
+            "-CAfile", clientFiles.path("anchor.pem"), "-cert", serverFiles.path("leaf.pem"),
             "-cert_chain", serverFiles.path("chain.pem"), "-key", serverFiles.path("key.pem"),
         ]
         let output = Pipe()
@@ -170,9 +215,8 @@ struct TLSInteropTests {
         process.standardError = output
         process.standardInput = Pipe()
         try process.run()
-        // Never hang the suite on a stuck s_server: kill it (our own child) after 20 s.
-        let watchdog = Watchdog(process)
-        DispatchQueue.global().asyncAfter(deadline: .now() + 20) { watchdog.kill() }
+        // Never hang the suite on a stuck s_server: kill it (our own child) after 10 s.
+        let watchdog = InteropWatchdog(process, after: 10)
         defer { watchdog.kill() }
         // s_server prints "ACCEPT 127.0.0.1:<port>" once it listens.
         var printed = ""
@@ -181,12 +225,13 @@ struct TLSInteropTests {
             if chunk.isEmpty { break }
             printed += String(decoding: chunk, as: UTF8.self)
         }
-        let portText = try #require(printed.split(separator: "\n").first { $0.hasPrefix("ACCEPT") }?.split(separator: ":").last)
+        let portText = try #require(printed.split(separator: "\n").first { $0.hasPrefix("ACCEPT") }?.split(separator: ":").last, "\(printed)")
         let port = try #require(Int(portText.trimmingCharacters(in: .whitespaces)))
 
         let group = MultiThreadedEventLoopGroup(numberOfThreads: 1)
         let clientContext = try TLSClientContext(credential: pki.credential(web), trustBundle: pki.bundle)
         let outcome = group.next().makePromise(of: Result<String, TLSError>.self)
+        interopDeadline(outcome, .seconds(8), "our client's handshake with s_server")
         let backend = self.backend
         let seen: Result<String, TLSError>
         do {
@@ -199,9 +244,12 @@ struct TLSInteropTests {
                 }
                 .connect(host: "127.0.0.1", port: port).get()
             seen = try await outcome.futureResult.get()
-            // Written before our close_notify, so s_server prints it before it sees the close.
-            try await channel.writeAndFlush(ByteBuffer(string: "ping from swift\n"))
-            try await channel.close()
+            if case .success = seen {
+                // Written before our close_notify, so s_server prints it before it sees the close.
+                try await channel.writeAndFlush(ByteBuffer(string: "ping from swift\n"))
+            }
+            // A refused handshake has closed the channel already.
+            try? await channel.close()
             try await group.shutdownGracefully()
         } catch {
             try? await group.shutdownGracefully()
@@ -209,6 +257,13 @@ struct TLSInteropTests {
         }
         process.waitUntilExit()
         printed += String(decoding: output.fileHandleForReading.readDataToEndOfFile(), as: UTF8.self)
+        return (seen, printed)
+    }
+
+    @Test("our client against openssl s_server -Verify 1: succeeds, both identities verified")
+    func againstSServer() async throws {
+        let pki = try TLSTestPKI()
+        let (seen, printed) = try await ourClientAgainstSServer(pki: pki, serverPKI: pki, serverCredential: pki.credential(backend))
         #expect(seen == .success(backend))
         #expect(printed.contains("CIPHER is TLS_AES_128_GCM_SHA256"), "\(printed)")  // a TLS 1.3 suite
         // Our key-exchange preference as s_server saw it: P-256 first, then X25519.
@@ -216,20 +271,64 @@ struct TLSInteropTests {
         #expect(printed.contains("subject=CN = \(web)"), "\(printed)")
         #expect(printed.contains("ping from swift"), "\(printed)")
     }
+
+    @Test("our client against openssl s_server presenting the wrong identity: refused, identityMismatch naming both")
+    func againstSServerWrongIdentity() async throws {
+        let pki = try TLSTestPKI()
+        let impostor = TLSTestPKI.identity("impostor")
+        // Trusted chain (our issuer), but its SAN is another identity than the one we dial.
+        let wrong = try pki.credential(impostor)
+        let (seen, printed) = try await ourClientAgainstSServer(pki: pki, serverPKI: pki, serverCredential: wrong)
+        #expect(seen == .failure(.identityMismatch(wanted: backend, got: impostor)))
+        #expect("\(TLSError.identityMismatch(wanted: backend, got: impostor))" == "identity mismatch: wanted \(backend), got \(impostor)")
+        #expect(printed.contains("alert bad certificate"), "\(printed)")
+        #expect(!printed.contains("ping from swift"), "\(printed)")
+    }
+
+    @Test("our client against openssl s_server with an untrusted chain: refused, unknownCA")
+    func againstSServerUntrustedChain() async throws {
+        let pki = try TLSTestPKI()
+        let foreign = try TLSTestPKI(name: "foreign")
+        // The identity we dial, but issued under an anchor our bundle does not hold.
+        let (seen, printed) = try await ourClientAgainstSServer(pki: pki, serverPKI: foreign, serverCredential: foreign.credential(backend))
+        #expect(seen == .failure(.unknownCA))
+        #expect(printed.contains("alert unknown ca"), "\(printed)")
+        #expect(!printed.contains("ping from swift"), "\(printed)")
+    }
 }
 
-/// Terminates a child process once, from any thread.
-private final class Watchdog: @unchecked Sendable {
+struct InteropTimeout: Error, CustomStringConvertible {
+    let what: String
+    var description: String { "timed out waiting for \(what)" }
+}
+
+/// Fails `promise` with `InteropTimeout` unless it is completed within `timeout` (a later
+/// completion is ignored by NIO), so no interop test waits forever.
+func interopDeadline<Value: Sendable>(_ promise: EventLoopPromise<Value>, _ timeout: TimeAmount, _ what: String) {
+    let task = promise.futureResult.eventLoop.scheduleTask(in: timeout) { promise.fail(InteropTimeout(what: what)) }
+    promise.futureResult.whenComplete { _ in task.cancel() }
+}
+
+/// Kills a child process, from any thread: after `seconds` (a watchdog against a stuck foreign
+/// peer) or when `kill()` is called (at the end of the test, in a defer).
+///
+/// SIGKILL, not `Process.terminate()`: a child started by `Process` from a test inherits the
+/// spawning thread's signal mask, which here blocks SIGTERM (nginx showed `SigBlk:
+/// fffffffe3bfbea27` in /proc), so SIGTERM would stay pending and the child would run on.
+final class InteropWatchdog: @unchecked Sendable {
     private let process: Process
     private let lock = NSLock()
 
-    init(_ process: Process) {
+    init(_ process: Process, after seconds: Double? = nil) {
         self.process = process
+        if let seconds {
+            DispatchQueue.global().asyncAfter(deadline: .now() + seconds) { [self] in kill() }
+        }
     }
 
     func kill() {
         lock.lock()
         defer { lock.unlock() }
-        if process.isRunning { process.terminate() }
+        if process.isRunning { _ = Glibc.kill(process.processIdentifier, SIGKILL) }
     }
 }
