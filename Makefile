@@ -47,5 +47,15 @@ conformance:
 bench-router:
 	$(SWIFT) run -c release SwitchyardRouterBench
 
+# Full mTLS 1.3 handshakes/s and bulk MB/s through TLSHandler on one core (CPU 0), then openssl
+# s_time / s_server / s_client / speed on the same machine, and a table of both (release build;
+# a benchmark, not a test; about two minutes).
+.PHONY: bench-tls
+bench-tls:
+	$(SWIFT) build -c release --product SwitchyardTLSBench
+	@results=$$(mktemp /tmp/sy-tls-bench.XXXXXX) && trap 'rm -f "$$results"' EXIT && \
+	taskset -c 0 "$$($(SWIFT) build -c release --show-bin-path)/SwitchyardTLSBench" --results "$$results" && \
+	SWIFT="$(SWIFT)" bench/tls-baseline.sh "$$results"
+
 clean:
 	rm -rf .build

@@ -75,6 +75,8 @@ let package = Package(
             name: "switchyard-conformance",
             dependencies: ["SwitchyardModel", "SwitchyardRouting", .product(name: "Yams", package: "Yams")],
             path: "conformance/runner"),
+        // `make bench-tls`: full mTLS handshakes per second and bulk throughput through TLSHandler, one core (release build).
+        .executableTarget(name: "SwitchyardTLSBench", dependencies: ["SwitchyardTLS", .product(name: "NIOCore", package: "swift-nio"), .product(name: "NIOEmbedded", package: "swift-nio")], path: "bench/tls"),
     ],
     swiftLanguageModes: [.v6]
 )
