@@ -28,6 +28,18 @@ public struct CredentialStoreConfiguration: Sendable {
     }
 }
 
+/// A running watch of the credential files; cancel it (or let it go) to stop.
+/// (`@unchecked`: a Dispatch timer source is thread-safe to cancel; Dispatch does not say so in types.)
+public final class CredentialWatch: @unchecked Sendable {
+    private let timer: any DispatchSourceTimer
+
+    init(timer: any DispatchSourceTimer) { self.timer = timer }
+
+    public func cancel() { timer.cancel() }
+
+    deinit { timer.cancel() }
+}
+
 /// What one refresh of the store found and did.
 public struct CredentialRefresh: Sendable {
     /// A new snapshot was published.
@@ -84,13 +96,18 @@ public final class CredentialStore: Sendable {
     /// The credentials in force now. Every new handshake reads this.
     public var current: CredentialSnapshot { state.withLockedValue { $0.snapshot } }
 
-    /// Watches the files until the task is cancelled, refreshing every `pollInterval`.
-    public func run() async {
-        while !Task.isCancelled {
-            try? await Task.sleep(for: configuration.pollInterval)
-            if Task.isCancelled { break }
-            refresh()
-        }
+    /// Starts watching the files: a refresh every `pollInterval` on a Dispatch timer of its
+    /// own, so that neither busy event loops nor a saturated Swift concurrency pool can delay a
+    /// rotation. Watching stops when the returned handle is cancelled or released.
+    public func watch() -> CredentialWatch {
+        let timer = DispatchSource.makeTimerSource(queue: DispatchQueue(label: "switchyard.credentials.watch", qos: .utility))
+        let interval = configuration.pollInterval
+        let nanoseconds = Int(interval.components.seconds * 1_000_000_000 + interval.components.attoseconds / 1_000_000_000)
+        timer.schedule(deadline: .now() + .nanoseconds(nanoseconds), repeating: .nanoseconds(nanoseconds),
+                       leeway: .nanoseconds(nanoseconds / 10))
+        timer.setEventHandler { [weak self] in self?.refresh() }
+        timer.resume()
+        return CredentialWatch(timer: timer)
     }
 
     /// Checks the files now and publishes a new snapshot if anything valid changed.

@@ -210,8 +210,8 @@ struct CredentialStoreTests {
         let world = try IdentityWorld()
         try world.issue("web")
         let store = try world.store(poll: .milliseconds(500))
-        let task = Task { await store.run() }
-        defer { task.cancel() }
+        let watch = store.watch()
+        defer { watch.cancel() }
         let renewed = try world.issue("web")
         let start = ContinuousClock.now
         while store.current.credential(for: web)?.leaf.serialNumber != renewed.certificate.serialNumber {
