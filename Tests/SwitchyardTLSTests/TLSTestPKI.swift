@@ -1,8 +1,8 @@
-// Test certificates made with OpenSSL's C API (explicit validity dates, any SANs), in memory:
-// nothing is written to disk. An anchor signs an issuer, the issuer signs workload leaves.
+// Test certificates with explicit validity dates and any SANs, in memory, signed by the PKI's own
+// CertificateBuilder: nothing is written to disk. An anchor signs an issuer, the issuer signs leaves.
 import COpenSSL
 import Foundation
-import SwitchyardTLS
+@testable import SwitchyardTLS
 
 struct TLSTestPKIError: Error, CustomStringConvertible {
     var description: String
@@ -70,28 +70,13 @@ struct TLSTestPKI {
         return IdentityCredential(identity: identity, chain: [leaf, issuer.certificate], key: key)
     }
 
-    /// Signs a certificate with explicit dates.
+    /// Signs a certificate with explicit dates and any DNS SANs (none, several, wildcards),
+    /// through the same `CertificateBuilder` the PKI uses.
     static func sign(
         subject: String, subjectKey: PrivateKey, issuer: Certificate?, issuerKey: PrivateKey, isCA: Bool,
         dnsNames: [String], notBefore: Date, notAfter: Date
     ) throws -> Certificate {
-        guard let cert = X509_new() else { throw TLSTestPKIError(description: "X509_new") }
-        defer { X509_free(cert) }
-        var ok = X509_set_version(cert, 2) == 1
-        ok = ok && ASN1_INTEGER_set(X509_get_serialNumber(cert), Int.random(in: 1...Int(Int32.max))) == 1
-        ok = ok && ASN1_TIME_set(sy_X509_get_notBefore(cert), time_t(notBefore.timeIntervalSince1970)) != nil
-        ok = ok && ASN1_TIME_set(sy_X509_get_notAfter(cert), time_t(notAfter.timeIntervalSince1970)) != nil
-        ok = ok && X509_set_pubkey(cert, subjectKey.pkey) == 1
-        guard ok, let name = X509_get_subject_name(cert),
-              X509_NAME_add_entry_by_txt(name, "CN", MBSTRING_ASC, subject, -1, -1, 0) == 1 else {
-            throw TLSTestPKIError(description: "subject")
-        }
-        let issuerName = issuer.map { X509_get_subject_name($0.x509) } ?? name
-        guard X509_set_issuer_name(cert, issuerName) == 1 else { throw TLSTestPKIError(description: "issuer") }
-
-        var v3 = X509V3_CTX()
-        X509V3_set_ctx(&v3, issuer?.x509 ?? cert, cert, nil, nil, 0)
-        var extensions: [(Int32, String)] = [(NID_subject_key_identifier, "hash"), (NID_authority_key_identifier, "keyid:always")]
+        var extensions: [(nid: Int32, value: String)] = [(NID_subject_key_identifier, "hash"), (NID_authority_key_identifier, "keyid:always")]
         if isCA {
             extensions += [(NID_basic_constraints, "critical,CA:TRUE"), (NID_key_usage, "critical,keyCertSign,cRLSign")]
         } else {
@@ -103,23 +88,8 @@ struct TLSTestPKI {
                 extensions.append((NID_subject_alt_name, dnsNames.map { "DNS:\($0)" }.joined(separator: ",")))
             }
         }
-        for (nid, value) in extensions {
-            guard let ext = X509V3_EXT_conf_nid(nil, &v3, nid, value) else {
-                throw TLSTestPKIError(description: "extension \(nid)=\(value): \(OpenSSLError.drain("X509V3_EXT_conf_nid"))")
-            }
-            defer { X509_EXTENSION_free(ext) }
-            guard X509_add_ext(cert, ext, -1) == 1 else { throw TLSTestPKIError(description: "X509_add_ext") }
-        }
-        guard X509_sign(cert, issuerKey.pkey, EVP_sha256()) > 0 else { throw TLSTestPKIError(description: "X509_sign") }
-
-        // Through PEM, so the test target needs only the public API.
-        guard let bio = BIO_new(BIO_s_mem()) else { throw TLSTestPKIError(description: "BIO_new") }
-        defer { BIO_free(bio) }
-        guard PEM_write_bio_X509(bio, cert) == 1 else { throw TLSTestPKIError(description: "PEM_write_bio_X509") }
-        var data: UnsafeMutablePointer<CChar>?
-        let length = sy_BIO_get_mem_data(bio, &data)
-        guard let data else { throw TLSTestPKIError(description: "BIO_get_mem_data") }
-        let pem = String(decoding: UnsafeRawBufferPointer(start: data, count: length), as: UTF8.self)
-        return try Certificate.parseChain(pem: pem)[0]
+        let builder = CertificateBuilder(subjectCommonName: subject, subjectKey: subjectKey, notBefore: notBefore,
+                                         notAfter: notAfter, extensions: extensions)
+        return try builder.sign(issuer: issuer, signingKey: issuerKey)
     }
 }
