@@ -9,6 +9,8 @@ import Foundation
 public final class CredentialSnapshot: Sendable {
     /// Increases by one with every published change.
     public let generation: Int
+    /// When this snapshot was built (for logs and the "last reload" metric).
+    public let publishedAt: Date
     public let trustBundle: TrustBundle
     /// Identity name -> its credential.
     public let credentials: [String: IdentityCredential]
@@ -21,6 +23,7 @@ public final class CredentialSnapshot: Sendable {
     public init(generation: Int, trustBundle: TrustBundle, credentials: [String: IdentityCredential],
                 configuration: TLSConfiguration = .default) throws(TLSError) {
         self.generation = generation
+        self.publishedAt = Date()
         self.trustBundle = trustBundle
         self.credentials = credentials
         serverContext = try TLSServerContext(credentials: credentials.keys.sorted().map { credentials[$0]! },

@@ -213,12 +213,14 @@ struct CredentialStoreTests {
         let watch = store.watch()
         defer { watch.cancel() }
         let renewed = try world.issue("web")
-        let start = ContinuousClock.now
-        while store.current.credential(for: web)?.leaf.serialNumber != renewed.certificate.serialNumber {
+        let written = Date()
+        // Waits generously: this test task may itself be starved by a busy test run; what is
+        // measured is when the store published the change, not when this task noticed.
+        for _ in 0..<200 where store.current.credential(for: web)?.leaf.serialNumber != renewed.certificate.serialNumber {
             try await Task.sleep(for: .milliseconds(50))
-            if ContinuousClock.now - start > .seconds(2) { break }
         }
-        #expect(store.current.credential(for: web)?.leaf.serialNumber == renewed.certificate.serialNumber)
-        #expect(ContinuousClock.now - start <= .seconds(2))
+        let snapshot = store.current
+        #expect(snapshot.credential(for: web)?.leaf.serialNumber == renewed.certificate.serialNumber)
+        #expect(snapshot.publishedAt.timeIntervalSince(written) <= 2)
     }
 }
