@@ -45,6 +45,16 @@ let package = Package(
                 .product(name: "Logging", package: "swift-log"),
             ]),
 
+        // Original destination of redirected connections, iptables rule plans, capabilities.
+        .target(name: "SwitchyardInterception", dependencies: ["CLibcap"]),
+        // Listeners, protocol detection, HTTP/1 and HTTP/2, opaque TCP, pools, balancing.
+        .target(
+            name: "SwitchyardProxy",
+            dependencies: [
+                "SwitchyardModel", "SwitchyardRouting", "SwitchyardTLS", "SwitchyardInterception",
+                .product(name: "NIOCore", package: "swift-nio"),
+            ]),
+
         .executableTarget(
             name: "switchyard",
             dependencies: [
@@ -60,6 +70,14 @@ let package = Package(
         .testTarget(name: "SwitchyardModelTests", dependencies: ["SwitchyardModel"]),
         .testTarget(name: "SwitchyardRoutingTests", dependencies: ["SwitchyardModel", "SwitchyardRouting"]),
         .testTarget(name: "SystemLibrariesTests", dependencies: ["COpenSSL", "CNGHTTP2", "CLibcap"]),
+        .testTarget(name: "SwitchyardInterceptionTests", dependencies: ["SwitchyardInterception"]),
+        .testTarget(
+            name: "SwitchyardProxyTests",
+            dependencies: [
+                "SwitchyardProxy",
+                .product(name: "NIOCore", package: "swift-nio"),
+                .product(name: "NIOEmbedded", package: "swift-nio"),
+            ]),
         .testTarget(
             name: "SwitchyardTLSTests",
             dependencies: [
