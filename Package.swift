@@ -16,6 +16,7 @@ let package = Package(
         .package(url: "https://github.com/jpsim/Yams", from: "6.0.0"),
         .package(url: "https://github.com/apple/swift-nio", from: "2.80.0"),
         .package(url: "https://github.com/apple/swift-log", from: "1.6.0"),
+        .package(url: "https://github.com/apple/swift-atomics", from: "1.2.0"),
     ],
     targets: [
         // System libraries from Debian's -dev packages, each with a C shim for macros.
@@ -45,13 +46,23 @@ let package = Package(
                 .product(name: "Logging", package: "swift-log"),
             ]),
 
+        // Metrics registry and Prometheus text, the admin HTTP server (/live, /ready, /metrics), sd_notify.
+        .target(
+            name: "SwitchyardAdmin",
+            dependencies: [
+                .product(name: "NIOCore", package: "swift-nio"),
+                .product(name: "NIOPosix", package: "swift-nio"),
+                .product(name: "NIOHTTP1", package: "swift-nio"),
+                .product(name: "NIOConcurrencyHelpers", package: "swift-nio"),
+                .product(name: "Atomics", package: "swift-atomics"),
+            ]),
         // Original destination of redirected connections, iptables rule plans, capabilities.
         .target(name: "SwitchyardInterception", dependencies: ["CLibcap"]),
         // Listeners, protocol detection, HTTP/1 and HTTP/2, opaque TCP, pools, balancing.
         .target(
             name: "SwitchyardProxy",
             dependencies: [
-                "SwitchyardModel", "SwitchyardRouting", "SwitchyardTLS", "SwitchyardInterception",
+                "SwitchyardModel", "SwitchyardRouting", "SwitchyardTLS", "SwitchyardInterception", "SwitchyardAdmin",
                 .product(name: "NIOCore", package: "swift-nio"),
             ]),
 
@@ -71,6 +82,13 @@ let package = Package(
         .testTarget(name: "SwitchyardRoutingTests", dependencies: ["SwitchyardModel", "SwitchyardRouting"]),
         .testTarget(name: "SystemLibrariesTests", dependencies: ["COpenSSL", "CNGHTTP2", "CLibcap"]),
         .testTarget(name: "SwitchyardInterceptionTests", dependencies: ["SwitchyardInterception"]),
+        .testTarget(
+            name: "SwitchyardAdminTests",
+            dependencies: [
+                "SwitchyardAdmin",
+                .product(name: "NIOCore", package: "swift-nio"),
+                .product(name: "NIOPosix", package: "swift-nio"),
+            ]),
         .testTarget(
             name: "SwitchyardProxyTests",
             dependencies: [
