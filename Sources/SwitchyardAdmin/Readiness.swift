@@ -1,7 +1,7 @@
 import NIOConcurrencyHelpers
 
-/// A small thread-safe set of named conditions (e.g. "manifests not loaded"... written as
-/// "manifests loaded") that must all be marked ready before `/ready` answers 200.
+/// A small thread-safe set of named conditions (e.g. "manifests not loaded", "identities not
+/// loaded") that must all be marked ready before `/ready` answers 200; `/ready` lists the pending ones.
 public final class Readiness: Sendable {
     private struct State {
         var order: [String] = []
