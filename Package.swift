@@ -64,6 +64,7 @@ let package = Package(
             dependencies: [
                 "SwitchyardModel", "SwitchyardRouting", "SwitchyardTLS", "SwitchyardInterception", "SwitchyardAdmin",
                 .product(name: "NIOCore", package: "swift-nio"),
+                .product(name: "NIOHTTP1", package: "swift-nio"),
             ]),
 
         .executableTarget(
@@ -92,9 +93,10 @@ let package = Package(
         .testTarget(
             name: "SwitchyardProxyTests",
             dependencies: [
-                "SwitchyardProxy",
+                "SwitchyardProxy", "SwitchyardModel", "SwitchyardRouting",
                 .product(name: "NIOCore", package: "swift-nio"),
                 .product(name: "NIOEmbedded", package: "swift-nio"),
+                .product(name: "NIOHTTP1", package: "swift-nio"),
             ]),
         .testTarget(
             name: "SwitchyardTLSTests",
