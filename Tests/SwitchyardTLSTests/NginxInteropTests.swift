@@ -154,7 +154,7 @@ struct NginxInteropTests {
             credential: clientCredential, trustBundle: fixture.bundle,
             configuration: TLSConfiguration(handshakeTimeout: .seconds(5), closeTimeout: .seconds(2)))
         let done = group.next().makePromise(of: Exchange.self)
-        interopDeadline(done, .seconds(8), "the HTTP exchange with nginx")
+        interopDeadline(done, .seconds(30), "the HTTP exchange with nginx")
         let request = "GET / HTTP/1.1\r\nHost: \(serverIdentity)\r\nConnection: close\r\n\r\n"
         let result: Exchange
         do {
@@ -278,7 +278,7 @@ final class NginxProcess: @unchecked Sendable {
         self.directory = directory
         self.port = port
         self.process = process
-        self.watchdog = InteropWatchdog(process, after: 10)
+        self.watchdog = InteropWatchdog(process, after: 60)
     }
 
     /// What nginx wrote to `error.log` (and stderr, before it read its configuration).
@@ -287,7 +287,7 @@ final class NginxProcess: @unchecked Sendable {
     }
 
     /// Writes `<directory>/nginx.conf` from `configuration(port)` and runs nginx on it until
-    /// the port accepts connections (at most 5 s); tries another port when the one picked
+    /// the port accepts connections (at most 20 s); tries another port when the one picked
     /// was taken in between (three attempts).
     static func start(directory: String, configuration: (Int) -> String) async throws -> NginxProcess {
         guard let executable else {
@@ -309,7 +309,7 @@ final class NginxProcess: @unchecked Sendable {
             process.standardError = FileHandle(forWritingAtPath: directory + "/stderr.log")
             try process.run()
             let nginx = NginxProcess(directory: directory, port: port, process: process)
-            let deadline = Date().addingTimeInterval(5)
+            let deadline = Date().addingTimeInterval(20)
             while process.isRunning && Date() < deadline {
                 if acceptsConnections(port: port) { return nginx }
                 do { try await Task.sleep(for: .milliseconds(10)) } catch { nginx.stop(); throw error }
@@ -318,7 +318,7 @@ final class NginxProcess: @unchecked Sendable {
             lastLog = nginx.errorLog
             if !lastLog.contains("Address already in use") { break }
         }
-        throw NginxInteropError("nginx did not start listening on 127.0.0.1 within 5 s; its log:\n\(lastLog)")
+        throw NginxInteropError("nginx did not start listening on 127.0.0.1 within 20 s; its log:\n\(lastLog)")
     }
 
     /// Kills nginx (SIGKILL, see `InteropWatchdog`) and waits for it to exit. nginx writes its
