@@ -1,4 +1,5 @@
 import NIOCore
+import SwitchyardInterception
 
 extension TransportPreface {
     /// How many bytes `encode(into:)` writes: 24 for an IPv4 target, 36 for IPv6.
@@ -6,8 +7,17 @@ extension TransportPreface {
         Self.headerSize + fieldsSize
     }
 
+    /// The target address's size on the wire: 4 bytes for IPv4, 16 for IPv6 (an IPv4-mapped
+    /// address included).
+    private var addressSize: Int {
+        switch target.address {
+        case .v4: return 4
+        case .v6: return 16
+        }
+    }
+
     private var fieldsSize: Int {
-        (3 + target.address.byteCount + 2) + (3 + 1)
+        (3 + addressSize + 2) + (3 + 1)
     }
 
     /// Writes the preface: magic, version, length, then the target field and the inner
@@ -23,13 +33,13 @@ extension TransportPreface {
         written += buffer.writeInteger(UInt16(fieldsSize))
 
         written += buffer.writeInteger(FieldType.target.rawValue)
-        written += buffer.writeInteger(UInt16(target.address.byteCount + 2))
+        written += buffer.writeInteger(UInt16(addressSize + 2))
         switch target.address {
-        case .ipv4(let value):
-            written += buffer.writeInteger(value)
-        case .ipv6(let high, let low):
-            written += buffer.writeInteger(high)
-            written += buffer.writeInteger(low)
+        case .v4(let v4):
+            written += buffer.writeInteger(v4.value)
+        case .v6(let v6):
+            written += buffer.writeInteger(v6.high)
+            written += buffer.writeInteger(v6.low)
         }
         written += buffer.writeInteger(target.port)
 

@@ -1,3 +1,5 @@
+import SwitchyardInterception
+
 /// The transport preface: the first bytes a Switchyard outbound proxy writes, inside mutual
 /// TLS, on a hop to a peer's inbound port (4143). It names the pod the hop is for and the
 /// protocol that follows, so one inbound port can serve every local pod.
@@ -11,14 +13,18 @@
 /// preface of more than `maximumSize` bytes. Encode with `encode(into:)`; decode with
 /// `TransportPrefaceParser` or, on a channel, `TransportPrefaceDecoder`.
 public struct TransportPreface: Sendable, Hashable {
-    /// The pod the hop is for: it must be a meshed pod local to the receiver.
-    public var target: TransportTarget
+    /// The pod the hop is for (its IP address and port): it must be a meshed pod local to the
+    /// receiver. On the wire its address is 4 or 16 bytes, so an IPv4-mapped IPv6 address
+    /// (`[::ffff:10.0.0.1]:80`) stays IPv6: it is not the same address as `10.0.0.1` for the
+    /// purpose of finding a local pod. A receiver refuses port 0 and an unspecified address
+    /// (`0.0.0.0`, `::`).
+    public var target: IPEndpoint
     /// What the bytes after the preface are.
     public var innerProtocol: InnerProtocol
 
     // Later fields are added as stored properties with defaults (and new field types on the
     // wire, which older receivers skip); the memberwise shape of `init` grows with them.
-    public init(target: TransportTarget, innerProtocol: InnerProtocol) {
+    public init(target: IPEndpoint, innerProtocol: InnerProtocol) {
         self.target = target
         self.innerProtocol = innerProtocol
     }

@@ -1,4 +1,5 @@
 import NIOCore
+import SwitchyardInterception
 
 /// Decodes a transport preface from the front of the bytes received so far.
 ///
@@ -50,7 +51,7 @@ public enum TransportPrefaceParser {
     private static func parseFields(
         _ bytes: ByteBuffer, from: Int, to end: Int, base: Int
     ) -> Swift.Result<TransportPreface, TransportPrefaceError> {
-        var target: TransportTarget?
+        var target: IPEndpoint?
         var innerProtocol: TransportPreface.InnerProtocol?
         var offset = from
         while offset < end {
@@ -86,21 +87,23 @@ public enum TransportPrefaceParser {
         return .success(TransportPreface(target: target, innerProtocol: innerProtocol))
     }
 
-    private static func readTarget(_ bytes: ByteBuffer, at index: Int, length: Int) -> Swift.Result<TransportTarget, TransportPrefaceError> {
-        let address: TransportAddress
+    private static func readTarget(_ bytes: ByteBuffer, at index: Int, length: Int) -> Swift.Result<IPEndpoint, TransportPrefaceError> {
+        let address: IPAddress
         switch length {
         case 6:
-            address = .ipv4(bytes.getInteger(at: index, as: UInt32.self)!)
+            address = .v4(IPv4Address(bytes.getInteger(at: index, as: UInt32.self)!))
         case 18:
-            address = .ipv6(
+            address = .v6(IPv6Address(
                 high: bytes.getInteger(at: index, as: UInt64.self)!,
-                low: bytes.getInteger(at: index + 8, as: UInt64.self)!)
+                low: bytes.getInteger(at: index + 8, as: UInt64.self)!))
         default:
             return .failure(.badAddressLength(length))
         }
         let port = bytes.getInteger(at: index + length - 2, as: UInt16.self)!
         guard port != 0 else { return .failure(.zeroPort) }
-        guard !address.isUnspecified else { return .failure(.unspecifiedAddress) }
-        return .success(TransportTarget(address: address, port: port))
+        // `0.0.0.0` or `::` names no host (and a careless `connect` would take it to mean this
+        // host). `::ffff:0.0.0.0` is an IPv6 address like any other mapped one.
+        guard address != .v4(.any), address != .v6(.any) else { return .failure(.unspecifiedAddress) }
+        return .success(IPEndpoint(address, port: port))
     }
 }

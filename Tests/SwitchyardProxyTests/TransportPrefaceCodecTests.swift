@@ -1,12 +1,13 @@
 // The preface's wire format: encoding, decoding, and every way a preface can be refused.
 import NIOCore
+import SwitchyardInterception
 import SwitchyardProxy
 import Testing
 
 @Suite("Transport preface: wire format")
 struct TransportPrefaceCodecTests {
-    static let v4 = TransportTarget(address: TransportAddress("10.42.1.7")!, port: 9898)
-    static let v6 = TransportTarget(address: TransportAddress("fd00:10:42:1::7")!, port: 9898)
+    static let v4 = IPEndpoint(IPv4Address("10.42.1.7")!, port: 9898)
+    static let v6 = IPEndpoint(IPv6Address("fd00:10:42:1::7")!, port: 9898)
 
     /// The IPv4 example of docs/transport.md, byte for byte.
     static let goldenV4: [UInt8] = [
@@ -47,7 +48,7 @@ struct TransportPrefaceCodecTests {
     }
 
     @Test("round trip", arguments: [v4, v6], TransportPreface.InnerProtocol.allCases)
-    func roundTrip(target: TransportTarget, innerProtocol: TransportPreface.InnerProtocol) {
+    func roundTrip(target: IPEndpoint, innerProtocol: TransportPreface.InnerProtocol) {
         let preface = TransportPreface(target: target, innerProtocol: innerProtocol)
         var bytes = preface.encoded()
         #expect(TransportPrefaceParser.parse(bytes) == .preface(preface, consumed: preface.encodedSize))

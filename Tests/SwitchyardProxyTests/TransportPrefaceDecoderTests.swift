@@ -1,13 +1,14 @@
 // TransportPrefaceDecoder on an EmbeddedChannel: split deliveries, pass-through, refusals, timeouts.
 import NIOCore
 import NIOEmbedded
+import SwitchyardInterception
 @testable import SwitchyardProxy
 import Testing
 
 @Suite("Transport preface: the decoder on a channel")
 struct TransportPrefaceDecoderTests {
     static let preface = TransportPreface(
-        target: TransportTarget(address: .ipv4(0x0A2A_0107), port: 9898), innerProtocol: .http1)
+        target: IPEndpoint(IPv4Address(0x0A2A_0107), port: 9898), innerProtocol: .http1)
     static let request = Array("GET /env HTTP/1.1\r\nHost: backend-a-podinfo:9898\r\n\r\n".utf8)
 
     @Test("preface and request in one read: the event, then the request, and the decoder is gone")
@@ -38,7 +39,7 @@ struct TransportPrefaceDecoderTests {
     func byteByByte() throws {
         let h = try DecoderHarness()
         let preface = TransportPreface(
-            target: TransportTarget("[fd00:10:42:1::7]:9898")!, innerProtocol: .http2)
+            target: IPEndpoint("[fd00:10:42:1::7]:9898")!, innerProtocol: .http2)
         let bytes = Array(preface.encoded().readableBytesView)
         for (i, byte) in bytes.enumerated() {
             #expect(h.recorder.log.isEmpty)
