@@ -93,7 +93,7 @@ let package = Package(
         .testTarget(
             name: "SwitchyardProxyTests",
             dependencies: [
-                "SwitchyardProxy", "SwitchyardModel", "SwitchyardRouting",
+                "SwitchyardProxy", "SwitchyardModel", "SwitchyardRouting", "SwitchyardInterception",
                 .product(name: "NIOCore", package: "swift-nio"),
                 .product(name: "NIOEmbedded", package: "swift-nio"),
                 .product(name: "NIOHTTP1", package: "swift-nio"),

@@ -102,21 +102,8 @@ enum ManifestSyntax {
     static func headerName(_ value: String) -> String? {
         if value.isEmpty { return "must not be empty" }
         if value.utf8.count > 256 { return "must be at most 256 characters" }
-        return value.utf8.allSatisfy(isTokenByte) ? nil
+        return value.utf8.allSatisfy(HTTPToken.isTokenByte) ? nil
             : "\(YAMLCursor.quote(value)) is not a valid HTTP header name (an RFC 7230 token: letters, digits and !#$%&'*+-.^_`|~)"
-    }
-
-    /// Whether `byte` may appear in an RFC 7230 token.
-    static func isTokenByte(_ byte: UInt8) -> Bool {
-        if isAlnum(byte) { return true }
-        switch byte {
-        case UInt8(ascii: "!"), UInt8(ascii: "#"), UInt8(ascii: "$"), UInt8(ascii: "%"), UInt8(ascii: "&"),
-             UInt8(ascii: "'"), UInt8(ascii: "*"), UInt8(ascii: "+"), UInt8(ascii: "-"), UInt8(ascii: "."),
-             UInt8(ascii: "^"), UInt8(ascii: "_"), UInt8(ascii: "`"), UInt8(ascii: "|"), UInt8(ascii: "~"):
-            return true
-        default:
-            return false
-        }
     }
 
     /// The problems of an `Exact` or `PathPrefix` path value, each as the Gateway API CEL rule

@@ -1,4 +1,5 @@
 import NIOCore
+import SwitchyardModel
 
 /// Says what a connection speaks from its first bytes: HTTP/2 prior knowledge, HTTP/1.x, or
 /// opaque (docs/detection.md).
@@ -105,7 +106,7 @@ public enum ProtocolSniffer {
         private mutating func step(_ byte: UInt8) -> Bool {
             switch line {
             case .method:
-                if isTokenCharacter(byte) {
+                if HTTPToken.isTokenByte(byte) {
                     run += 1
                 } else if byte == UInt8(ascii: " ") && run > 0 {
                     line = .target
@@ -135,21 +136,6 @@ public enum ProtocolSniffer {
             case .impossible:
                 break
             }
-            return false
-        }
-    }
-
-    /// RFC 9110 §5.6.2 tchar: `!#$%&'*+-.^_`|~`, digits and letters.
-    static func isTokenCharacter(_ byte: UInt8) -> Bool {
-        switch byte {
-        case UInt8(ascii: "0")...UInt8(ascii: "9"), UInt8(ascii: "A")...UInt8(ascii: "Z"),
-             UInt8(ascii: "a")...UInt8(ascii: "z"):
-            return true
-        case UInt8(ascii: "!"), UInt8(ascii: "#"), UInt8(ascii: "$"), UInt8(ascii: "%"), UInt8(ascii: "&"),
-             UInt8(ascii: "'"), UInt8(ascii: "*"), UInt8(ascii: "+"), UInt8(ascii: "-"), UInt8(ascii: "."),
-             UInt8(ascii: "^"), UInt8(ascii: "_"), UInt8(ascii: "`"), UInt8(ascii: "|"), UInt8(ascii: "~"):
-            return true
-        default:
             return false
         }
     }

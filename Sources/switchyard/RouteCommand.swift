@@ -54,7 +54,7 @@ struct RouteCommand: ParsableCommand {
             throw ValidationError("-H expects 'Name: value', got \"\(raw)\"")
         }
         let name = String(raw[..<colon])
-        guard name.allSatisfy({ $0.isLetter || $0.isNumber || "!#$%&'*+-.^_`|~".contains($0) }) else {
+        guard HTTPToken.isToken(name) else {
             throw ValidationError("-H \"\(raw)\": \"\(name)\" is not a valid header name")
         }
         return HTTPHeader(name: name, value: raw[raw.index(after: colon)...].trimmingWhitespace())

@@ -148,14 +148,6 @@ struct ProtocolDetectSnifferTests {
         }
     }
 
-    @Test("token characters are exactly RFC 9110's tchar")
-    func tokenCharacters() {
-        let tchar = Set(Array("!#$%&'*+-.^_`|~0123456789ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz".utf8))
-        for byte in UInt8.min...UInt8.max {
-            #expect(ProtocolSniffer.isTokenCharacter(byte) == tchar.contains(byte), "byte \(byte)")
-        }
-    }
-
     @Test("the inner protocol a mesh hop announces follows the detected one")
     func innerProtocol() {
         #expect(TransportPreface.InnerProtocol(DetectedProtocol.http1) == .http1)
