@@ -15,9 +15,10 @@ struct CapturingLogHandler: LogHandler {
         set { metadata[key] = newValue }
     }
 
-    func log(level: Logger.Level, message: Logger.Message, metadata: Logger.Metadata?, source: String, file: String, function: String, line: UInt) {
-        let rendered = message.description + " " + (metadata ?? [:]).sorted { $0.key < $1.key }.map { "\($0.key)=\($0.value)" }.joined(separator: " ")
-        lines.withLockedValue { $0.append((level, rendered)) }
+    func log(event: LogEvent) {
+        let rendered = event.message.description + " "
+            + (event.metadata ?? [:]).sorted { $0.key < $1.key }.map { "\($0.key)=\($0.value)" }.joined(separator: " ")
+        lines.withLockedValue { $0.append((event.level, rendered)) }
     }
 }
 
