@@ -4,28 +4,19 @@ public enum PrometheusText {
     public static let contentType = "text/plain; version=0.0.4; charset=utf-8"
 
     /// Escapes `# HELP` text: backslash and line feed.
-    public static func escapeHelp(_ text: String) -> String {
-        var out = ""
-        out.reserveCapacity(text.utf8.count)
-        for ch in text.unicodeScalars {
-            switch ch {
-            case "\\": out += "\\\\"
-            case "\n": out += "\\n"
-            default: out.unicodeScalars.append(ch)
-            }
-        }
-        return out
-    }
+    public static func escapeHelp(_ text: String) -> String { escape(text, quote: false) }
 
     /// Escapes a label value: backslash, double quote and line feed.
-    public static func escapeLabelValue(_ text: String) -> String {
+    public static func escapeLabelValue(_ text: String) -> String { escape(text, quote: true) }
+
+    private static func escape(_ text: String, quote: Bool) -> String {
         var out = ""
         out.reserveCapacity(text.utf8.count)
         for ch in text.unicodeScalars {
             switch ch {
             case "\\": out += "\\\\"
-            case "\"": out += "\\\""
             case "\n": out += "\\n"
+            case "\"" where quote: out += "\\\""
             default: out.unicodeScalars.append(ch)
             }
         }

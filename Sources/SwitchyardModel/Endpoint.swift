@@ -27,5 +27,10 @@ public struct Endpoint: Hashable, Sendable, CustomStringConvertible {
     }
 
     /// `IP:port`, with brackets around IPv6 addresses.
-    public var description: String { ip.contains(":") ? "[\(ip)]:\(port)" : "\(ip):\(port)" }
+    public var description: String { Self.format(ip: ip, port: port) }
+
+    /// `IP:port`, with brackets around IPv6 addresses.
+    public static func format(ip: String, port: Int) -> String {
+        ip.contains(":") ? "[\(ip)]:\(port)" : "\(ip):\(port)"
+    }
 }

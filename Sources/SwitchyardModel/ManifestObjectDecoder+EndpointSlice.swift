@@ -73,10 +73,10 @@ extension ManifestObjectDecoder {
     static func addressProblem(_ address: String, type: EndpointSlice.AddressType) -> String? {
         switch type {
         case .ipv4:
-            return ManifestSyntax.isIPv4Address(address) ? nil
+            return IPLiteral.isIPv4(address) ? nil
                 : "\(YAMLCursor.quote(address)) is not an IPv4 address (the slice's addressType is IPv4)"
         case .ipv6:
-            return ManifestSyntax.isIPv6Address(address) ? nil
+            return IPLiteral.isIPv6(address) ? nil
                 : "\(YAMLCursor.quote(address)) is not an IPv6 address (the slice's addressType is IPv6)"
         case .fqdn:
             return ManifestSyntax.dnsSubdomain(address).map { "an FQDN address \($0)" }

@@ -187,7 +187,7 @@ struct ManifestObjectDecoder {
     /// An IP address string.
     func ipAddress(_ cursor: YAMLCursor, required: Bool = false) -> String? {
         guard let value = cursor.string(required: required) else { return nil }
-        guard ManifestSyntax.isIPAddress(value) else {
+        guard IPLiteral.isIPAddress(value) else {
             cursor.error("\(YAMLCursor.quote(value)) is not an IPv4 or IPv6 address")
             return nil
         }

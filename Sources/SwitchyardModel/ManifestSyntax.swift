@@ -60,7 +60,7 @@ enum ManifestSyntax {
         if value.utf8.count > 253 { return "must be at most 253 characters" }
         var bytes = Array(value.utf8)[...]
         if bytes.starts(with: "*.".utf8) { bytes = bytes.dropFirst(2) }
-        if isIPAddress(value) { return "must be a DNS name, not an IP address" }
+        if IPLiteral.isIPAddress(value) { return "must be a DNS name, not an IP address" }
         return isSubdomain(bytes) ? nil
             : "must be a lowercase RFC 1123 hostname (a wildcard \"*.\" may only be the first label)"
     }
@@ -138,32 +138,6 @@ enum ManifestSyntax {
             i += 1
         }
         return true
-    }
-
-    // MARK: - Addresses
-
-    /// Whether `value` is a textual IPv4 (dotted quad) or IPv6 address.
-    static func isIPAddress(_ value: String) -> Bool {
-        guard !value.isEmpty, value.utf8.count < 64, !value.utf8.contains(0) else { return false }
-        var v4 = in_addr()
-        var v6 = in6_addr()
-        return value.withCString { pointer in
-            inet_pton(AF_INET, pointer, &v4) == 1 || inet_pton(AF_INET6, pointer, &v6) == 1
-        }
-    }
-
-    /// Whether `value` is a textual IPv4 address (dotted quad).
-    static func isIPv4Address(_ value: String) -> Bool {
-        guard !value.isEmpty, value.utf8.count < 64, !value.utf8.contains(0) else { return false }
-        var v4 = in_addr()
-        return value.withCString { inet_pton(AF_INET, $0, &v4) == 1 }
-    }
-
-    /// Whether `value` is a textual IPv6 address.
-    static func isIPv6Address(_ value: String) -> Bool {
-        guard !value.isEmpty, value.utf8.count < 64, !value.utf8.contains(0) else { return false }
-        var v6 = in6_addr()
-        return value.withCString { inet_pton(AF_INET6, $0, &v6) == 1 }
     }
 
     // MARK: - Characters

@@ -25,13 +25,6 @@ public struct DestinationError: Error, CustomStringConvertible {
     public var description: String { "destination \"\(destination)\": \(message)" }
 }
 
-extension Endpoint {
-    /// `IP:port`, with brackets around IPv6 addresses.
-    public static func format(ip: String, port: Int) -> String {
-        ip.contains(":") ? "[\(ip)]:\(port)" : "\(ip):\(port)"
-    }
-}
-
 extension Router {
     /// Resolves `name.ns:port`, `name.ns.svc[.<clusterDomain>]:port` or `IP:port` (`[v6]:port`).
     /// An IP is looked up as a ClusterIP, then as a pod IP; otherwise it passes through.
@@ -40,7 +33,7 @@ extension Router {
         guard let port, (1...65535).contains(port) else {
             throw DestinationError(destination: destination, message: "expected HOST:PORT with a port in 1...65535")
         }
-        if IPAddressSyntax.isIPAddress(host) {
+        if IPLiteral.isIPAddress(host) {
             if let service = snapshot.service(clusterIP: host) {
                 guard service.port(port) != nil else {
                     throw DestinationError(destination: destination, message: "Service \(service.id) has no port \(port)")

@@ -31,12 +31,12 @@ import Testing
 
     @Test(arguments: ["10.0.0.1", "0.0.0.0", "::1", "fd00::7", "2001:db8::ff00:42:8329", "::ffff:10.0.0.1"])
     func ipAddresses(_ text: String) {
-        #expect(ManifestSyntax.isIPAddress(text))
+        #expect(IPLiteral.isIPAddress(text))
     }
 
     @Test(arguments: ["", "10.0.0", "10.0.0.256", "010.0.0.1x", "fd00::1::2", "node-1", "10.0.0.1/24", " 10.0.0.1", "[::1]"])
     func notIPAddresses(_ text: String) {
-        #expect(!ManifestSyntax.isIPAddress(text))
+        #expect(!IPLiteral.isIPAddress(text))
     }
 
     @Test(arguments: ["example.com", "*.example.com", "a", "a-b.c-d", "1.example.com"])
