@@ -64,14 +64,22 @@ let package = Package(
             dependencies: [
                 "SwitchyardModel", "SwitchyardRouting", "SwitchyardTLS", "SwitchyardInterception", "SwitchyardAdmin",
                 .product(name: "NIOCore", package: "swift-nio"),
+                .product(name: "NIOPosix", package: "swift-nio"),
                 .product(name: "NIOHTTP1", package: "swift-nio"),
+                .product(name: "NIOConcurrencyHelpers", package: "swift-nio"),
+                .product(name: "Logging", package: "swift-log"),
             ]),
 
         .executableTarget(
             name: "switchyard",
             dependencies: [
-                "SwitchyardModel", "SwitchyardRouting", "SwitchyardTLS",
+                "SwitchyardModel", "SwitchyardRouting", "SwitchyardTLS", "SwitchyardInterception",
+                "SwitchyardAdmin", "SwitchyardProxy",
                 .product(name: "ArgumentParser", package: "swift-argument-parser"),
+                .product(name: "NIOCore", package: "swift-nio"),
+                .product(name: "NIOPosix", package: "swift-nio"),
+                .product(name: "Logging", package: "swift-log"),
+                .product(name: "Yams", package: "Yams"),
             ]),
         // `make bench-router`: route decisions per second on the tutorial table (release build).
         .executableTarget(
@@ -94,10 +102,15 @@ let package = Package(
             name: "SwitchyardProxyTests",
             dependencies: [
                 "SwitchyardProxy", "SwitchyardModel", "SwitchyardRouting", "SwitchyardInterception",
+                "SwitchyardTLS", "SwitchyardAdmin",
                 .product(name: "NIOCore", package: "swift-nio"),
+                .product(name: "NIOPosix", package: "swift-nio"),
                 .product(name: "NIOEmbedded", package: "swift-nio"),
                 .product(name: "NIOHTTP1", package: "swift-nio"),
+                .product(name: "Logging", package: "swift-log"),
             ]),
+        // Two `switchyard run` daemons on loopback as two nodes, with real apps, curl and PKI.
+        .testTarget(name: "IntegrationTests", dependencies: ["switchyard"]),
         .testTarget(
             name: "SwitchyardTLSTests",
             dependencies: [
