@@ -3,10 +3,10 @@
 import ArgumentParser
 
 @main
-struct Switchyard: ParsableCommand {
+struct Switchyard: AsyncParsableCommand {
     static let configuration = CommandConfiguration(
         commandName: "switchyard",
         abstract: "A node daemon that meshes the pods of a Kubernetes node.",
         discussion: "Manifests on disk (kubectl get -o yaml output) are the configuration. See docs/architecture.md.",
-        subcommands: [CheckCommand.self, RouteCommand.self, CertsCommand.self])
+        subcommands: [RunCommand.self, CheckCommand.self, RouteCommand.self, CertsCommand.self])
 }

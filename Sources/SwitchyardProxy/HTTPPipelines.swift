@@ -1,0 +1,46 @@
+import NIOCore
+import NIOHTTP1
+
+/// The HTTP/1 codecs of the proxy's two kinds of connection, and their removal when a
+/// connection switches to an opaque stream after `101 Switching Protocols`.
+extension ChannelPipeline.SynchronousOperations {
+    /// The client side: NIOHTTP1's server codec (leftover bytes kept for an upgrade; responses
+    /// to HEAD framed without a body), pipelining assistance and response-header validation,
+    /// then `handler`.
+    func addProxyServerHandlers(_ handler: HTTPProxyHandler) throws {
+        // An upgrade configuration without upgraders: no upgrade is done by NIO (the proxy relays
+        // it), but the request decoder keeps the bytes after an Upgrade request for the splice.
+        let upgrade: NIOHTTPServerUpgradeConfiguration = (upgraders: [], completionHandler: { _ in })
+        try configureHTTPServerPipeline(withPipeliningAssistance: true, withServerUpgrade: upgrade,
+                                        withErrorHandling: false, withOutboundHeaderValidation: true)
+        try addHandler(handler)
+    }
+
+    /// The upstream side: the HTTP/1 client codec (1xx answers forwarded, leftover bytes kept)
+    /// and an `UpstreamHTTPHandler`.
+    func addUpstreamHTTPHandlers() throws {
+        try addHandler(HTTPRequestEncoder())
+        try addHandler(ByteToMessageHandler(HTTPResponseDecoder(leftOverBytesStrategy: .forwardBytes,
+                                                                informationalResponseStrategy: .forward)))
+        try addHandler(UpstreamHTTPHandler())
+    }
+
+    /// Removes the server side's message-level handlers (before the splice is added).
+    func removeProxyServerMessageHandlers() throws {
+        if let h = try? handler(type: HTTPServerPipelineHandler.self) { removeHandler(h, promise: nil) }
+        if let h = try? handler(type: NIOHTTPResponseHeadersValidator.self) { removeHandler(h, promise: nil) }
+        if let h = try? handler(type: HTTPServerUpgradeHandler.self) { removeHandler(h, promise: nil) }
+    }
+
+    /// Removes the server codec; the decoder's leftover bytes go on to what follows it.
+    func removeProxyServerCodec() throws {
+        removeHandler(try handler(type: HTTPResponseEncoder.self), promise: nil)
+        removeHandler(try handler(type: ByteToMessageHandler<HTTPRequestDecoder>.self), promise: nil)
+    }
+
+    /// Removes the upstream codec; the decoder's leftover bytes go on to what follows it.
+    func removeUpstreamCodec() throws {
+        removeHandler(try handler(type: HTTPRequestEncoder.self), promise: nil)
+        removeHandler(try handler(type: ByteToMessageHandler<HTTPResponseDecoder>.self), promise: nil)
+    }
+}

@@ -1,0 +1,17 @@
+import NIOCore
+
+/// What the data path keeps per event loop, used only on that loop (no locks): the idle
+/// upstream connections and the balancer's latency and load estimates.
+final class LoopResources: @unchecked Sendable {  // used only on `eventLoop`
+    let eventLoop: EventLoop
+    let pool: UpstreamPool<UpstreamTarget>
+    let balancer: EndpointBalancer
+    var rng = SystemRandomNumberGenerator()
+
+    init(eventLoop: EventLoop, configuration: ProxyConfiguration) {
+        self.eventLoop = eventLoop
+        pool = UpstreamPool(eventLoop: eventLoop, idleTimeout: configuration.poolIdleTimeout,
+                            maxIdlePerKey: configuration.poolMaxIdlePerKey)
+        balancer = EndpointBalancer()
+    }
+}
