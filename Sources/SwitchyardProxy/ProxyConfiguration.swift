@@ -43,7 +43,8 @@ public struct ProxyConfiguration: Sendable {
     public var clientIdleTimeout: TimeAmount = .seconds(300)
     /// The largest HTTP/1 request or response head accepted (bytes).
     public var maxHeaderBytes = 64 * 1024
-    /// SO_MARK on upstream sockets in node mode (so the redirect rules skip them); nil: none.
+    /// SO_MARK on upstream sockets in node mode without `ingressMode` (so the redirect rules
+    /// skip them; needs CAP_NET_ADMIN); nil: none.
     public var upstreamSocketMark: UInt32? = 0x5359
     /// One log line per request at info level when true.
     public var accessLog = false

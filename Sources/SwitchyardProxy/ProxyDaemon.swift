@@ -49,7 +49,7 @@ public final class ProxyDaemon: Sendable {
 
     var connector: UpstreamConnector {
         UpstreamConnector(credentials: credentials, connectTimeout: configuration.connectTimeout,
-                          socketMark: configuration.mode == .node ? configuration.upstreamSocketMark : nil)
+                          socketMark: configuration.mode == .node && !configuration.ingressMode ? configuration.upstreamSocketMark : nil)
     }
 
     /// Binds both listeners; throws naming the address that could not be bound.

@@ -1,3 +1,4 @@
+import NIOConcurrencyHelpers
 import SwitchyardAdmin
 
 /// Which side of the proxy a connection or request is on (the `direction` label).
@@ -35,7 +36,9 @@ public final class ProxyMetrics: Sendable {
         public let tcpOpenNow: Gauge
         public let readBytes: Counter
         public let writeBytes: Counter
-        private let responses: [Int: (success: Counter, failure: Counter)]
+        /// Handles by status code and classification, made on first use (one uncontended lock
+        /// per response; no allocation once a status has been seen).
+        private let responses = NIOLockedValueBox<[Int: Counter]>([:])
         private let responseFamily: CounterFamily
         private let labels: (direction: String, tls: String)
 
@@ -54,23 +57,19 @@ public final class ProxyMetrics: Sendable {
             readBytes = f.read.labels(d, t)
             writeBytes = f.write.labels(d, t)
             responseFamily = f.responses
-            var table: [Int: (success: Counter, failure: Counter)] = [:]
-            for code in [100, 101, 200, 201, 202, 204, 206, 301, 302, 303, 304, 307, 308,
-                         400, 401, 403, 404, 405, 408, 409, 413, 429, 500, 501, 502, 503, 504] {
-                let c = String(code)
-                table[code] = (f.responses.labels(d, t, c, "success"), f.responses.labels(d, t, c, "failure"))
-            }
-            responses = table
         }
 
         /// Counts one response (5xx is a failure, as Linkerd classifies HTTP responses).
         public func countResponse(status: Int, failure: Bool? = nil) {
             let failed = failure ?? (status >= 500)
-            if let pair = responses[status] {
-                (failed ? pair.failure : pair.success).increment()
-            } else {
-                responseFamily.labels(labels.direction, labels.tls, String(status), failed ? "failure" : "success").increment()
+            let key = failed ? -status : status
+            let counter = responses.withLockedValue { table in
+                if let counter = table[key] { return counter }
+                let counter = responseFamily.labels(labels.direction, labels.tls, String(status), failed ? "failure" : "success")
+                table[key] = counter
+                return counter
             }
+            counter.increment()
         }
     }
 
