@@ -21,16 +21,19 @@ extension RunSettings {
     /// Keys are the settings' camelCase names; an unknown key is an error (a misspelt key
     /// would otherwise be ignored silently). A null value (`pod: ~`, `pod:`) leaves the
     /// setting unset. `opaquePorts` may also be a sequence (`[25, 587, "3306-3307"]`). A
-    /// relative path is taken relative to the file's directory.
+    /// relative path is taken relative to the file's directory. An empty file (or `/dev/null`)
+    /// sets nothing.
     static func readFile(_ path: String) -> FileContents {
         func unreadable(_ problem: String) -> FileContents {
             FileContents(problems: ["\(path): \(problem)"], unreadable: true)
         }
-        guard let data = FileManager.default.contents(atPath: path) else {
-            return unreadable("cannot read the settings file: \(Self.readFailure(path))")
-        }
+        // A FileHandle rather than FileManager.contents(atPath:), so that /dev/null works (no settings).
+        guard let handle = FileHandle(forReadingAtPath: path),
+              let data = try? handle.read(upToCount: maximumFileBytes + 1) ?? Data()
+        else { return unreadable("cannot read the settings file: \(Self.readFailure(path))") }
+        try? handle.close()
         guard data.count <= maximumFileBytes else {
-            return unreadable("the settings file is \(data.count) bytes; the limit is \(maximumFileBytes)")
+            return unreadable("the settings file is larger than the limit of \(maximumFileBytes) bytes")
         }
         guard let text = String(data: data, encoding: .utf8) else { return unreadable("not valid UTF-8 text") }
         let root: Node?

@@ -20,11 +20,19 @@ enum Switchyard {
         return root.appendingPathComponent(".build/debug/switchyard")
     }
 
-    static func run(_ arguments: [String]) throws -> CommandResult {
+    /// Runs the binary; with `environment`, that is added to this process's environment minus
+    /// every inherited `SWITCHYARD_*` and `NOTIFY_SOCKET` variable (so the machine's settings
+    /// do not leak in).
+    static func run(_ arguments: [String], environment: [String: String]? = nil) throws -> CommandResult {
         let process = Process()
         process.executableURL = binary
         process.arguments = arguments
         process.currentDirectoryURL = root
+        if let environment {
+            var merged = ProcessInfo.processInfo.environment.filter { !$0.key.hasPrefix("SWITCHYARD_") && $0.key != "NOTIFY_SOCKET" }
+            merged.merge(environment) { $1 }
+            process.environment = merged
+        }
         let out = Pipe(), err = Pipe()
         process.standardOutput = out
         process.standardError = err
