@@ -51,8 +51,8 @@ public final class SpliceHandler: ChannelDuplexHandler, RemovableChannelHandler 
     }
 
     /// Adds a SpliceHandler to the end of each pipeline and joins them, on `a`'s event loop.
-    /// `aRead` and `aWritten` (optional) count the bytes read from and written to `a`, the
-    /// client side, for `tcp_read_bytes_total` and `tcp_write_bytes_total`.
+    /// `aRead` and `aWritten` (optional) count the bytes read from `a`, the client side, and the
+    /// bytes passed to it to write, for `tcp_read_bytes_total` and `tcp_write_bytes_total`.
     ///
     /// Both channels must be on the same event loop, with autoRead on. If either is no longer
     /// active, both are closed and nothing is added.
