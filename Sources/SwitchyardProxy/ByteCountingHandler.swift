@@ -5,40 +5,48 @@ import SwitchyardAdmin
 /// socket (`tcp_read_bytes_total`, `tcp_write_bytes_total`) and the connection's life
 /// (`tcp_open_total`, `tcp_close_total`, `tcp_open_connections`). One relaxed atomic add per
 /// read or write.
+///
+/// Made without a series (the inbound side cannot tell TLS from plaintext before the first
+/// byte), it counts nothing until `assign(_:)` names one: then the connection is counted open
+/// there and the bytes read meanwhile are added, so open, close and bytes always land in the
+/// same series.
 final class ByteCountingHandler: ChannelDuplexHandler, RemovableChannelHandler {
     typealias InboundIn = ByteBuffer
     typealias InboundOut = ByteBuffer
     typealias OutboundIn = ByteBuffer
     typealias OutboundOut = ByteBuffer
 
-    private var side: ProxyMetrics.Side
+    private var side: ProxyMetrics.Side?
     private var open = false
+    private var active = false
+    private var unassignedRead: UInt64 = 0
+    private var unassignedWritten: UInt64 = 0
 
-    init(side: ProxyMetrics.Side) {
+    init(side: ProxyMetrics.Side?) {
         self.side = side
     }
 
-    /// Moves the connection to another series (e.g. inbound tls=true once TLS is seen).
-    func relabel(_ newSide: ProxyMetrics.Side) {
-        guard newSide !== side else { return }
-        if open {
-            side.tcpOpenNow.decrement()
-            newSide.tcpOpenNow.increment()
-        }
+    /// Names the series of a connection made without one (once; later calls are ignored).
+    func assign(_ newSide: ProxyMetrics.Side) {
+        guard side == nil else { return }
         side = newSide
+        newSide.readBytes.increment(by: unassignedRead)
+        newSide.writeBytes.increment(by: unassignedWritten)
+        if active { opened() }
     }
 
     func handlerAdded(context: ChannelHandlerContext) {
-        if context.channel.isActive { opened() }
+        if context.channel.isActive { becameActive() }
     }
 
     func channelActive(context: ChannelHandlerContext) {
-        opened()
+        becameActive()
         context.fireChannelActive()
     }
 
     func channelInactive(context: ChannelHandlerContext) {
-        if open {
+        active = false
+        if open, let side {
             open = false
             side.tcpClose.increment()
             side.tcpOpenNow.decrement()
@@ -47,17 +55,24 @@ final class ByteCountingHandler: ChannelDuplexHandler, RemovableChannelHandler {
     }
 
     func channelRead(context: ChannelHandlerContext, data: NIOAny) {
-        side.readBytes.increment(by: UInt64(unwrapInboundIn(data).readableBytes))
+        let count = UInt64(unwrapInboundIn(data).readableBytes)
+        if let side { side.readBytes.increment(by: count) } else { unassignedRead += count }
         context.fireChannelRead(data)
     }
 
     func write(context: ChannelHandlerContext, data: NIOAny, promise: EventLoopPromise<Void>?) {
-        side.writeBytes.increment(by: UInt64(unwrapOutboundIn(data).readableBytes))
+        let count = UInt64(unwrapOutboundIn(data).readableBytes)
+        if let side { side.writeBytes.increment(by: count) } else { unassignedWritten += count }
         context.write(data, promise: promise)
     }
 
+    private func becameActive() {
+        active = true
+        opened()
+    }
+
     private func opened() {
-        guard !open else { return }
+        guard !open, let side else { return }
         open = true
         side.tcpOpen.increment()
         side.tcpOpenNow.increment()

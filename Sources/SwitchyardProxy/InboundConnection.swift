@@ -18,10 +18,10 @@ struct InboundConnection {
 
     func initialize(_ channel: Channel) -> EventLoopFuture<Void> {
         channel.eventLoop.makeCompletedFuture {
-            let counting = ByteCountingHandler(side: daemon.metrics.side(.inbound, tls: false))
+            let counting = ByteCountingHandler(side: nil)
             try channel.pipeline.syncOperations.addHandlers([counting, FirstByteHandler { context, first in
+                counting.assign(daemon.metrics.side(.inbound, tls: first == 0x16))
                 if first == 0x16 {
-                    counting.relabel(daemon.metrics.side(.inbound, tls: true))
                     try setUpTLS(context)
                 } else {
                     try setUpPlaintext(context)
@@ -122,6 +122,9 @@ struct InboundConnection {
         private let tls: TLSHandler
         private let connection: InboundConnection
         private var clientIdentity: String?
+        /// Refused and closing: what the closing stirs up (the preface decoder's "closed
+        /// early") is not counted or logged again.
+        private var refused = false
 
         init(daemon: ProxyDaemon, tls: TLSHandler, connection: InboundConnection) {
             self.daemon = daemon
@@ -137,10 +140,12 @@ struct InboundConnection {
             if let received = event as? TransportPrefaceReceived {
                 let target = received.preface.target
                 guard let clientIdentity else {
+                    refused = true
                     connection.refuse(context, reason: "preface before a verified client identity", label: "no_client_identity")
                     return
                 }
                 if let problem = connection.localPodProblem(target, sni: tls.requestedServerName) {
+                    refused = true
                     connection.refuse(context, reason: problem, label: "not_local_pod")
                     return
                 }
@@ -156,6 +161,8 @@ struct InboundConnection {
         }
 
         func errorCaught(context: ChannelHandlerContext, error: any Error) {
+            guard !refused else { return }
+            refused = true
             if let tlsError = error as? TLSError {
                 connection.refuse(context, reason: "TLS: \(tlsError)", label: tlsError.metricLabel)
             } else if let preface = error as? TransportPrefaceError {
