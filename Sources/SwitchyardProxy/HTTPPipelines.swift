@@ -5,23 +5,29 @@ import NIOHTTP1
 /// connection switches to an opaque stream after `101 Switching Protocols`.
 extension ChannelPipeline.SynchronousOperations {
     /// The client side: NIOHTTP1's server codec (leftover bytes kept for an upgrade; responses
-    /// to HEAD framed without a body), pipelining assistance and response-header validation,
-    /// then `handler`.
-    func addProxyServerHandlers(_ handler: HTTPProxyHandler) throws {
+    /// to HEAD framed without a body; heads up to `maxHeaderBytes`), pipelining assistance and
+    /// response-header validation, an idle timer (`clientIdleTimeout`), then `handler`.
+    func addProxyServerHandlers(_ handler: HTTPProxyHandler, configuration: ProxyConfiguration) throws {
         // An upgrade configuration without upgraders: no upgrade is done by NIO (the proxy relays
         // it), but the request decoder keeps the bytes after an Upgrade request for the splice.
         let upgrade: NIOHTTPServerUpgradeConfiguration = (upgraders: [], completionHandler: { _ in })
         try configureHTTPServerPipeline(withPipeliningAssistance: true, withServerUpgrade: upgrade,
-                                        withErrorHandling: false, withOutboundHeaderValidation: true)
+                                        withErrorHandling: false, withOutboundHeaderValidation: true,
+                                        withEncoderConfiguration: .init(),
+                                        withDecoderLimitConfiguration: configuration.headerLimits)
+        if configuration.clientIdleTimeout > .zero {
+            try addHandler(IdleStateHandler(allTimeout: configuration.clientIdleTimeout))
+        }
         try addHandler(handler)
     }
 
     /// The upstream side: the HTTP/1 client codec (1xx answers forwarded, leftover bytes kept)
     /// and an `UpstreamHTTPHandler`.
-    func addUpstreamHTTPHandlers() throws {
+    func addUpstreamHTTPHandlers(limits: NIOHTTPDecoderLimitConfiguration) throws {
         try addHandler(HTTPRequestEncoder())
         try addHandler(ByteToMessageHandler(HTTPResponseDecoder(leftOverBytesStrategy: .forwardBytes,
-                                                                informationalResponseStrategy: .forward)))
+                                                                informationalResponseStrategy: .forward,
+                                                                limitConfiguration: limits)))
         try addHandler(UpstreamHTTPHandler())
     }
 
@@ -42,5 +48,16 @@ extension ChannelPipeline.SynchronousOperations {
     func removeUpstreamCodec() throws {
         removeHandler(try handler(type: HTTPRequestEncoder.self), promise: nil)
         removeHandler(try handler(type: ByteToMessageHandler<HTTPResponseDecoder>.self), promise: nil)
+    }
+}
+
+extension ProxyConfiguration {
+    /// NIOHTTP1's parser limits for `maxHeaderBytes`.
+    var headerLimits: NIOHTTPDecoderLimitConfiguration {
+        var limits = NIOHTTPDecoderLimitConfiguration()
+        limits.maxHeaderFieldSize = maxHeaderBytes
+        limits.maxHeaderListSize = maxHeaderBytes
+        limits.maxHeaderFieldCount = 1024
+        return limits
     }
 }

@@ -79,6 +79,7 @@ final class HTTPProxyHandler: ChannelDuplexHandler, RemovableChannelHandler {
     private let side: ProxyMetrics.Side
     private let logger: Logger
     private let accessLog: Bool
+    private let headerLimits: NIOHTTPDecoderLimitConfiguration
     private var state = State.idle
     private var pendingRead = false
     private var context: ChannelHandlerContext?
@@ -87,7 +88,8 @@ final class HTTPProxyHandler: ChannelDuplexHandler, RemovableChannelHandler {
     private var draining = false
 
     init(policy: any HTTPForwardingPolicy, loop: LoopResources, connector: UpstreamConnector,
-         metrics: ProxyMetrics, logger: Logger, accessLog: Bool) {
+         metrics: ProxyMetrics, logger: Logger, accessLog: Bool, headerLimits: NIOHTTPDecoderLimitConfiguration = .init()) {
+        self.headerLimits = headerLimits
         self.policy = policy
         self.loop = loop
         self.connector = connector
@@ -159,6 +161,14 @@ final class HTTPProxyHandler: ChannelDuplexHandler, RemovableChannelHandler {
     }
 
     func userInboundEventTriggered(context: ChannelHandlerContext, event: Any) {
+        if event is IdleStateHandler.IdleStateEvent {
+            // Idle keep-alive connection: close it. A request in flight is the timeout's business.
+            if case .idle = state {
+                state = .closed
+                context.close(promise: nil)
+            }
+            return
+        }
         if event is DrainRequested {
             draining = true
             if case .idle = state {
@@ -235,8 +245,9 @@ final class HTTPProxyHandler: ChannelDuplexHandler, RemovableChannelHandler {
             return
         }
         exchange.reused = false
+        let limits = headerLimits
         connector.connect(target, inner: .http1, on: context.eventLoop) { channel in
-            try channel.pipeline.syncOperations.addUpstreamHTTPHandlers()
+            try channel.pipeline.syncOperations.addUpstreamHTTPHandlers(limits: limits)
         }.assumeIsolated().whenComplete { [weak self] result in
             guard let self else {
                 if case .success(let channel) = result { channel.close(promise: nil) }
@@ -472,8 +483,9 @@ extension HTTPProxyHandler: UpstreamHTTPDelegate {
         guard let context else { return }
         exchange.attempts += 1
         exchange.reused = false
+        let limits = headerLimits
         connector.connect(target, inner: .http1, on: context.eventLoop) { channel in
-            try channel.pipeline.syncOperations.addUpstreamHTTPHandlers()
+            try channel.pipeline.syncOperations.addUpstreamHTTPHandlers(limits: limits)
         }.assumeIsolated().whenComplete { [weak self] result in
             guard let self else { return }
             self.connected(result, exchange: exchange, target: target)

@@ -98,7 +98,8 @@ struct InboundConnection {
         switch inner {
         case .http1:
             let policy = InboundHTTPPolicy(target: target, clientIdentity: clientIdentity)
-            try pipeline.addProxyServerHandlers(OutboundConnection(daemon: daemon).httpHandler(policy, eventLoop: context.eventLoop))
+            try pipeline.addProxyServerHandlers(OutboundConnection(daemon: daemon).httpHandler(policy, eventLoop: context.eventLoop),
+                                                configuration: daemon.configuration)
         default:
             try pipeline.addHandler(opaque(to: target))
         }

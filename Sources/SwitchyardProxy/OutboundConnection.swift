@@ -32,7 +32,7 @@ struct OutboundConnection {
             case .http1:
                 let policy = OutboundHTTPPolicy(mesh: daemon.mesh, configuration: configuration, metrics: daemon.metrics,
                                                 client: client, originalDestination: original)
-                try pipeline.addProxyServerHandlers(httpHandler(policy, eventLoop: context.eventLoop))
+                try pipeline.addProxyServerHandlers(httpHandler(policy, eventLoop: context.eventLoop), configuration: configuration)
             case .http2, .opaque:
                 guard let original else {
                     daemon.logger.warning("outbound \(detected.protocol) connection without an original destination; closing",
@@ -48,7 +48,8 @@ struct OutboundConnection {
 
     func httpHandler(_ policy: any HTTPForwardingPolicy, eventLoop: EventLoop) -> HTTPProxyHandler {
         HTTPProxyHandler(policy: policy, loop: daemon.loops.resources(for: eventLoop), connector: daemon.connector,
-                         metrics: daemon.metrics, logger: daemon.logger, accessLog: daemon.configuration.accessLog)
+                         metrics: daemon.metrics, logger: daemon.logger, accessLog: daemon.configuration.accessLog,
+                         headerLimits: daemon.configuration.headerLimits)
     }
 
     /// Splices to one endpoint of the original destination (a Service's endpoints through the

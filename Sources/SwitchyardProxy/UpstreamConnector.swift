@@ -51,7 +51,7 @@ struct UpstreamConnector {
         if let mark = socketMark {
             bootstrap = bootstrap.channelOption(.socketOption(.init(rawValue: SO_MARK)), value: SocketOptionValue(mark))
         }
-        let failure = { (reason: String, tls: TLSError?) in Failure(target: target, reason: reason, tls: tls) }
+        let failure: @Sendable (String, TLSError?) -> Failure = { reason, tls in Failure(target: target, reason: reason, tls: tls) }
         let connected = bootstrap.connect(to: address).flatMapErrorThrowing { error in
             throw failure(Self.describe(error), nil)
         }

@@ -6,7 +6,7 @@ import SwitchyardModel
 ///
 /// It is also the key of the connection pool: connections are reused only for the same
 /// endpoint, the same dialled address and the same pair of identities.
-struct UpstreamTarget: Hashable, CustomStringConvertible {
+struct UpstreamTarget: Hashable, Sendable, CustomStringConvertible {
     /// The pod (or address) IP:port that serves the request.
     var endpoint: IPEndpoint
     /// Where the TCP connection goes: `endpoint` in plaintext; the peer's inbound listener when meshed.
