@@ -6,7 +6,7 @@ import NIOCore
 /// proxy handlers of that loop, which also own the connections while in use. An idle
 /// connection is closed after `idleTimeout`, or at once when its key already holds
 /// `maxIdlePerKey` idle ones; one the peer closes while idle leaves the pool by itself.
-final class UpstreamPool<Key: Hashable> {
+final class UpstreamPool<Key: Hashable & Sendable> {
     private struct Idle {
         var channel: Channel
         var timer: Scheduled<Void>
@@ -45,12 +45,12 @@ final class UpstreamPool<Key: Hashable> {
             channel.close(promise: nil)
             return
         }
-        let timer = eventLoop.scheduleTask(in: idleTimeout) { [weak self] in
+        let timer = eventLoop.assumeIsolated().scheduleTask(in: idleTimeout) { [weak self] in
             self?.remove(channel, for: key)
             channel.close(promise: nil)
         }
         idle[key, default: []].append(Idle(channel: channel, timer: timer))
-        channel.closeFuture.whenComplete { [weak self] _ in self?.remove(channel, for: key) }
+        channel.closeFuture.assumeIsolated().whenComplete { [weak self] _ in self?.remove(channel, for: key) }
     }
 
     /// Closes every idle connection; later `put`s close theirs.
