@@ -37,18 +37,6 @@ extension ChannelPipeline.SynchronousOperations {
         if let h = try? handler(type: NIOHTTPResponseHeadersValidator.self) { removeHandler(h, promise: nil) }
         if let h = try? handler(type: HTTPServerUpgradeHandler.self) { removeHandler(h, promise: nil) }
     }
-
-    /// Removes the server codec; the decoder's leftover bytes go on to what follows it.
-    func removeProxyServerCodec() throws {
-        removeHandler(try handler(type: HTTPResponseEncoder.self), promise: nil)
-        removeHandler(try handler(type: ByteToMessageHandler<HTTPRequestDecoder>.self), promise: nil)
-    }
-
-    /// Removes the upstream codec; the decoder's leftover bytes go on to what follows it.
-    func removeUpstreamCodec() throws {
-        removeHandler(try handler(type: HTTPRequestEncoder.self), promise: nil)
-        removeHandler(try handler(type: ByteToMessageHandler<HTTPResponseDecoder>.self), promise: nil)
-    }
 }
 
 extension ProxyConfiguration {

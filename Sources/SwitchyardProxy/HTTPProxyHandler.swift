@@ -52,6 +52,8 @@ final class HTTPProxyHandler: ChannelDuplexHandler, RemovableChannelHandler {
         var reused = false
         var retriedReuse = false
         var status = 0
+        /// The upstream's 101 head, held until the decoder delivers that response's end.
+        var switchingHead: HTTPResponseHead?
 
         init(plan: ForwardRequest, requestHead: HTTPRequestHead, start: NIODeadline) {
             self.plan = plan
@@ -161,6 +163,22 @@ final class HTTPProxyHandler: ChannelDuplexHandler, RemovableChannelHandler {
     }
 
     func userInboundEventTriggered(context: ChannelHandlerContext, event: Any) {
+        if let input = event as? ChannelEvent, input == .inputClosed {
+            // The client will send nothing more (HTTP/1 half-close is not supported, as in
+            // hyper/Linkerd): close, abandoning any upstream exchange. An upgraded stream is the splice's.
+            switch state {
+            case .upgraded, .closed:
+                context.fireUserInboundEventTriggered(event)
+            case .exchanging(let exchange):
+                abandonUpstream(exchange)
+                state = .closed
+                context.close(promise: nil)
+            case .idle, .answered:
+                state = .closed
+                context.close(promise: nil)
+            }
+            return
+        }
         if event is IdleStateHandler.IdleStateEvent {
             // Idle keep-alive connection: close it. A request in flight is the timeout's business.
             if case .idle = state {
@@ -420,7 +438,7 @@ extension HTTPProxyHandler: UpstreamHTTPDelegate {
                 return
             }
             if head.status == .switchingProtocols {
-                upgrade(context: context, exchange: exchange, head: head)
+                exchange.switchingHead = head  // switched at its .end, once the decoder has finished with it
                 return
             }
             exchange.responseStarted = true
@@ -437,6 +455,10 @@ extension HTTPProxyHandler: UpstreamHTTPDelegate {
             context.write(wrapOutboundOut(.body(.byteBuffer(buffer))), promise: nil)
             if !context.channel.isWritable { upstream.holdReads = true }
         case .end(let trailers):
+            if let head = exchange.switchingHead {
+                upgrade(context: context, exchange: exchange, head: head)
+                return
+            }
             finish(context: context, exchange: exchange, upstream: upstream, trailers: trailers)
         }
     }
@@ -550,8 +572,21 @@ extension HTTPProxyHandler: UpstreamHTTPDelegate {
             clientSync.removeHandler(context: context, promise: nil)
             upstreamSync.removeHandler(upstream, promise: nil)
             try SpliceHandler.joinSync(client, upstreamChannel)
-            try clientSync.removeProxyServerCodec()
-            try upstreamSync.removeUpstreamCodec()
+            // Encoders first, then the decoders, upstream's first: each decoder leaves on a later
+            // tick and hands its leftover bytes to the splice, which writes them to the other
+            // side (so no codec may be left there) as a read without a read-complete (so flush).
+            clientSync.removeHandler(try clientSync.handler(type: HTTPResponseEncoder.self), promise: nil)
+            upstreamSync.removeHandler(try upstreamSync.handler(type: HTTPRequestEncoder.self), promise: nil)
+            let upstreamDecoderGone = upstreamChannel.eventLoop.makePromise(of: Void.self)
+            let clientDecoderGone = client.eventLoop.makePromise(of: Void.self)
+            upstreamSync.removeHandler(try upstreamSync.handler(type: ByteToMessageHandler<HTTPResponseDecoder>.self),
+                                       promise: upstreamDecoderGone)
+            clientSync.removeHandler(try clientSync.handler(type: ByteToMessageHandler<HTTPRequestDecoder>.self),
+                                     promise: clientDecoderGone)
+            upstreamDecoderGone.futureResult.and(clientDecoderGone.futureResult).whenComplete { _ in
+                client.flush()
+                upstreamChannel.flush()
+            }
         } catch {
             logger.warning("could not switch to an opaque stream after 101", metadata: ["error": "\(error)"])
             client.close(promise: nil)
