@@ -7,19 +7,20 @@ import SwitchyardInterception
 final class InboundHTTPPolicy: HTTPForwardingPolicy {
     let target: IPEndpoint
     let clientIdentity: String?
+    private let upstream: UpstreamTarget
     let direction = TrafficDirection.inbound
     var isTLS: Bool { clientIdentity != nil }
 
     init(target: IPEndpoint, clientIdentity: String?) {
         self.target = target
         self.clientIdentity = clientIdentity
+        upstream = UpstreamTarget(endpoint: target, dial: target, peerIdentity: nil, sourceIdentity: nil)
     }
 
     func plan(_ head: HTTPRequestHead) -> ForwardingPlan {
         var head = head
         InboundHeaders.prepare(&head.headers, clientIdentity: clientIdentity,
                                keepingUpgrade: HopByHop.requestsUpgrade(head.headers))
-        let upstream = UpstreamTarget(endpoint: target, dial: target, peerIdentity: nil, sourceIdentity: nil)
         return .forward(ForwardRequest(head: head, targets: [upstream], responseModifier: nil, timeout: nil,
                                        routeCounter: nil, summary: "local pod \(target)"))
     }

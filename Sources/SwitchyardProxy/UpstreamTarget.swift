@@ -8,7 +8,7 @@ import SwitchyardModel
 /// endpoint, the same dialled address and the same pair of identities.
 struct UpstreamTarget: Hashable, Sendable, CustomStringConvertible {
     /// The pod (or address) IP:port that serves the request.
-    var endpoint: IPEndpoint
+    let endpoint: IPEndpoint
     /// Where the TCP connection goes: `endpoint` in plaintext; the peer's inbound listener when meshed.
     var dial: IPEndpoint
     /// Meshed: the identity the peer must present (SNI and SAN). Nil: plaintext.
@@ -19,8 +19,16 @@ struct UpstreamTarget: Hashable, Sendable, CustomStringConvertible {
     /// Whether the hop is mTLS.
     var isMeshed: Bool { peerIdentity != nil }
 
-    /// The balancer's key for the endpoint.
-    var balancerKey: String { endpoint.description }
+    /// The balancer's key for the endpoint (formatted once).
+    let balancerKey: String
+
+    init(endpoint: IPEndpoint, dial: IPEndpoint, peerIdentity: String?, sourceIdentity: String?) {
+        self.endpoint = endpoint
+        self.dial = dial
+        self.peerIdentity = peerIdentity
+        self.sourceIdentity = sourceIdentity
+        balancerKey = endpoint.description
+    }
 
     var description: String {
         guard let peerIdentity else { return "\(endpoint) (plaintext)" }
