@@ -23,7 +23,22 @@ final class OpaqueConnectHandler: ChannelDuplexHandler, RemovableChannelHandler 
         self.connect = connect
     }
 
+    private var started = false
+
+    // NIO runs an accepted channel's initializer before registering it: connect only once the
+    // client channel is active, or a fast upstream could complete before the client exists.
     func handlerAdded(context: ChannelHandlerContext) {
+        if context.channel.isActive { start(context: context) }
+    }
+
+    func channelActive(context: ChannelHandlerContext) {
+        context.fireChannelActive()
+        start(context: context)
+    }
+
+    private func start(context: ChannelHandlerContext) {
+        guard !started else { return }
+        started = true
         let client = context.channel
         connect(context.eventLoop).assumeIsolated().whenComplete { [self] result in
             connecting = false
@@ -31,6 +46,7 @@ final class OpaqueConnectHandler: ChannelDuplexHandler, RemovableChannelHandler 
             case .success(let upstream):
                 guard client.isActive else {
                     upstream.close(promise: nil)
+                    client.close(promise: nil)
                     return
                 }
                 for buffer in buffered { upstream.write(buffer, promise: nil) }
