@@ -59,3 +59,71 @@ bench-tls:
 
 clean:
 	rm -rf .build
+
+# `make install`: the release binary, the systemd units, the certificate renewal script, the docs,
+# /etc/switchyard/switchyard.yaml (only when absent; its node is this host's name), the system
+# user `switchyard` and /var/lib/switchyard/identities (owned by root, group switchyard).
+# `make uninstall` removes the binary, script, units and docs; the settings, the manifests,
+# the identities and the user stay (docs/operations.md says how to remove them too).
+# DESTDIR stages everything under a root (then no user is created, no file is chowned and
+# systemd is not told). SKIP_BUILD=1 installs BINARY as it is, without building.
+PREFIX ?= /usr/local
+DESTDIR ?=
+UNITDIR ?= /etc/systemd/system
+SERVICE_USER ?= switchyard
+BINARY ?= .build/release/switchyard
+SKIP_BUILD ?=
+NODE_NAME ?= $(shell hostname | tr 'A-Z' 'a-z')
+BINDIR := $(PREFIX)/bin
+LIBEXECDIR := $(PREFIX)/libexec/switchyard
+DOCDIR := $(PREFIX)/share/doc/switchyard
+SYSTEMD_UNITS := switchyard.service switchyard-certs.service switchyard-certs.timer
+INSTALL_SED := -e 's|/usr/local/bin/|$(BINDIR)/|g' -e 's|/usr/local/libexec/switchyard/|$(LIBEXECDIR)/|g' \
+	-e 's|/usr/local/share/doc/switchyard/|$(DOCDIR)/|g' -e 's|^User=switchyard$$|User=$(SERVICE_USER)|' \
+	-e 's|^Group=switchyard$$|Group=$(SERVICE_USER)|' -e 's|^user: switchyard$$|user: $(SERVICE_USER)|'
+
+.PHONY: install uninstall
+install:
+ifeq ($(SKIP_BUILD),)
+	$(SWIFT) build -c release --product switchyard --static-swift-stdlib
+endif
+	@test -x "$(BINARY)" || { echo "install: $(BINARY) is not an executable (build it, or set BINARY=)"; exit 1; }
+	install -d $(DESTDIR)$(BINDIR) $(DESTDIR)$(LIBEXECDIR) $(DESTDIR)$(DOCDIR) $(DESTDIR)$(UNITDIR) \
+		$(DESTDIR)/etc/switchyard/manifests
+	install -m 0755 "$(BINARY)" $(DESTDIR)$(BINDIR)/switchyard
+	sed $(INSTALL_SED) systemd/switchyard-renew-certs > $(DESTDIR)$(LIBEXECDIR)/switchyard-renew-certs
+	chmod 0755 $(DESTDIR)$(LIBEXECDIR)/switchyard-renew-certs
+	for unit in $(SYSTEMD_UNITS); do \
+	  sed $(INSTALL_SED) systemd/$$unit > $(DESTDIR)$(UNITDIR)/$$unit && chmod 0644 $(DESTDIR)$(UNITDIR)/$$unit || exit 1; \
+	done
+	install -m 0644 docs/operations.md docs/configuration.md $(DESTDIR)$(DOCDIR)/
+	@if [ -e $(DESTDIR)/etc/switchyard/switchyard.yaml ]; then \
+	  echo "kept $(DESTDIR)/etc/switchyard/switchyard.yaml"; \
+	else \
+	  sed $(INSTALL_SED) -e 's|@NODE@|$(NODE_NAME)|' systemd/switchyard.yaml > $(DESTDIR)/etc/switchyard/switchyard.yaml && \
+	  chmod 0644 $(DESTDIR)/etc/switchyard/switchyard.yaml && \
+	  echo "wrote $(DESTDIR)/etc/switchyard/switchyard.yaml (node: $(NODE_NAME))"; \
+	fi
+	@if [ -n "$(DESTDIR)" ]; then \
+	  install -d -m 0750 $(DESTDIR)/var/lib/switchyard/identities; \
+	else \
+	  getent passwd $(SERVICE_USER) >/dev/null || { \
+	    useradd --system --user-group --no-create-home --home-dir /var/lib/switchyard --shell /usr/sbin/nologin $(SERVICE_USER) && \
+	    echo "created system user $(SERVICE_USER)"; } || exit 1; \
+	  install -d -m 0755 /var/lib/switchyard && \
+	  install -d -m 0750 -o root -g $$(id -gn $(SERVICE_USER)) /var/lib/switchyard/identities || exit 1; \
+	  if [ -d /run/systemd/system ]; then systemctl daemon-reload; fi; \
+	  echo "next: put the manifests in /etc/switchyard/manifests, the trust bundle in /etc/switchyard/trust-bundle.pem,"; \
+	  echo "      the identities in /var/lib/switchyard/identities, then: systemctl enable --now switchyard switchyard-certs.timer"; \
+	fi
+
+uninstall:
+	@if [ -z "$(DESTDIR)" ] && [ -d /run/systemd/system ]; then \
+	  systemctl disable --now switchyard-certs.timer switchyard-certs.service switchyard.service 2>/dev/null || true; \
+	fi
+	rm -f $(DESTDIR)$(BINDIR)/switchyard $(DESTDIR)$(LIBEXECDIR)/switchyard-renew-certs
+	rm -f $(addprefix $(DESTDIR)$(UNITDIR)/,$(SYSTEMD_UNITS))
+	rm -f $(DESTDIR)$(DOCDIR)/operations.md $(DESTDIR)$(DOCDIR)/configuration.md
+	rmdir $(DESTDIR)$(LIBEXECDIR) $(DESTDIR)$(DOCDIR) 2>/dev/null || true
+	@if [ -z "$(DESTDIR)" ] && [ -d /run/systemd/system ]; then systemctl daemon-reload; fi
+	@echo "kept /etc/switchyard, /var/lib/switchyard and the user $(SERVICE_USER) (docs/operations.md: Uninstalling)"

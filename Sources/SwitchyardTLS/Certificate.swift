@@ -17,14 +17,11 @@ public final class Certificate: @unchecked Sendable, CustomStringConvertible {
     /// Every certificate in a PEM text, in order (a chain: leaf first).
     /// - Throws: `OpenSSLError` when a PEM block does not parse, or when there is none.
     public static func parseChain(pem: String) throws -> [Certificate] {
-        let bytes = Array(pem.utf8)
-        guard let bio = bytes.withUnsafeBytes({ BIO_new_mem_buf($0.baseAddress, Int32($0.count)) }) else {
-            throw OpenSSLError.drain("BIO_new_mem_buf")
-        }
-        defer { BIO_free(bio) }
         var chain: [Certificate] = []
-        while let x509 = PEM_read_bio_X509(bio, nil, nil, nil) {
-            chain.append(Certificate(taking: x509))
+        try ReadOnlyMemoryBIO.with(pem) { bio in
+            while let x509 = PEM_read_bio_X509(bio, nil, nil, nil) {
+                chain.append(Certificate(taking: x509))
+            }
         }
         // The loop ends on end-of-data (expected) or on a malformed block (an error).
         let lastError = ERR_peek_last_error()

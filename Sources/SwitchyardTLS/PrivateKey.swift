@@ -26,13 +26,10 @@ public final class PrivateKey: @unchecked Sendable {
 
     /// Parses a PEM private key (PKCS#8 or traditional EC).
     public static func parse(pem: String) throws -> PrivateKey {
-        let bytes = Array(pem.utf8)
-        guard let bio = bytes.withUnsafeBytes({ BIO_new_mem_buf($0.baseAddress, Int32($0.count)) }) else {
-            throw OpenSSLError.drain("BIO_new_mem_buf")
+        try ReadOnlyMemoryBIO.with(pem) { bio in
+            guard let key = PEM_read_bio_PrivateKey(bio, nil, nil, nil) else { throw OpenSSLError.drain("reading a PEM private key") }
+            return PrivateKey(taking: key)
         }
-        defer { BIO_free(bio) }
-        guard let key = PEM_read_bio_PrivateKey(bio, nil, nil, nil) else { throw OpenSSLError.drain("reading a PEM private key") }
-        return PrivateKey(taking: key)
     }
 
     /// The key as PKCS#8 PEM text (unencrypted).

@@ -15,10 +15,11 @@ extension RunCommand {
     /// Starts the daemon and serves until SIGTERM or SIGINT; returns after a clean shutdown.
     /// Anything that stops the start (invalid manifests, an unusable trust bundle, a listener
     /// that cannot be bound) is printed and ends in `ExitCode(1)`.
-    static func serve(_ settings: RunSettings, notes: [String]) async throws {
+    static func serve(_ settings: RunSettings, notes: [String], privileges: PrivilegeReport) async throws {
         bootstrapLogging(level: settings.logLevel)
         let logger = Logger(label: "switchyard")
-        for note in notes { logger.warning("\(note)") }
+        for note in notes + privileges.warnings { logger.warning("\(note)") }
+        logger.info("\(privileges)")
         if let file = settings.configFile { logger.info("settings read", metadata: ["file": "\(file)"]) }
 
         // Manifests: the fingerprint first, so that a change made during the load is seen by the watcher.
@@ -84,6 +85,7 @@ extension RunCommand {
         }
         let (outbound, inbound) = (text(bound.outbound), text(bound.inbound))
         notify(logger) { try notifier.ready(status: "serving outbound \(outbound), inbound \(inbound)") }
+        let watchdog = startWatchdog(notifier, group: group, logger: logger)
         logger.info("switchyard running", metadata: [
             "outbound": "\(outbound)", "inbound": "\(inbound)", "admin": "\(text(adminAddress))",
             "mode": "\(settings.mode.rawValue)", "node": "\(settings.node)", "threads": "\(settings.threads)",
@@ -99,6 +101,7 @@ extension RunCommand {
         credentialWatch.cancel()
         await daemon.shutdown(gracePeriod: settings.gracePeriod)
         try? await admin.close()
+        watchdog?.cancel()
         try? await group.shutdownGracefully()
         signals.cancel()
         logger.info("switchyard stopped")

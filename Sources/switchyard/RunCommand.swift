@@ -87,6 +87,10 @@ struct RunCommand: AsyncParsableCommand {
                                valueName: "port"))
     var peerInboundPort: String?
 
+    @Option(help: ArgumentHelp("The user to run as when started as root (root: stay root). Default: switchyard.",
+                               valueName: "name"))
+    var user: String?
+
     @Option(name: .customLong("config"),
             help: ArgumentHelp("Settings file (YAML). Default: /etc/switchyard/switchyard.yaml if it exists.", valueName: "file"))
     var config: String?
@@ -103,17 +107,19 @@ struct RunCommand: AsyncParsableCommand {
             (.inboundListen, inboundListen), (.adminListen, adminListen), (.ingressMode, ingressMode.map(String.init)),
             (.threads, threads), (.opaquePorts, opaquePorts), (.requireMTLS, requireMTLS.map(String.init)),
             (.accessLog, accessLog.map(String.init)), (.logLevel, logLevel), (.shutdownGrace, shutdownGrace),
-            (.peerInboundPort, peerInboundPort),
+            (.peerInboundPort, peerInboundPort), (.user, user),
         ]
         for case let (setting, text?) in options { line.values[setting] = text }
         return line
     }
 
     func run() async throws {
+        var environment = ProcessInfo.processInfo.environment
+        let privilegesDropped = Self.takePrivilegeMarker(from: &environment)
         let settings: RunSettings
         let notes: [String]
         do {
-            (settings, notes) = try RunSettings.resolve(commandLine: commandLine, environment: ProcessInfo.processInfo.environment,
+            (settings, notes) = try RunSettings.resolve(commandLine: commandLine, environment: environment,
                                                         coreCount: System.coreCount)
         } catch {
             for problem in error.problems { printError("error: \(problem)") }
@@ -124,6 +130,7 @@ struct RunCommand: AsyncParsableCommand {
             print(settings.json.serialized())
             return
         }
-        try await Self.serve(settings, notes: notes)
+        let privileges = try Self.enterLeastPrivilege(settings, droppedTo: privilegesDropped)
+        try await Self.serve(settings, notes: notes, privileges: privileges)
     }
 }

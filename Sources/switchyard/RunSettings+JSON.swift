@@ -39,6 +39,7 @@ extension RunSettings {
         case .logLevel: .string(logLevel.rawValue)
         case .shutdownGrace: .int(shutdownGrace)
         case .peerInboundPort: .int(Int(peerInboundPort))
+        case .user: .string(user)
         }
     }
 }

@@ -78,6 +78,14 @@ extension RunSettings {
         }
     }
 
+    /// A user name as the password database holds it: no spaces, `/` or `:`.
+    static func parseUser(_ text: String) throws(Refusal) -> String {
+        guard !text.isEmpty, !text.contains(where: { $0.isWhitespace || $0 == "/" || $0 == ":" }) else {
+            throw Refusal("must be a user name (no spaces, '/' or ':'), or root to stay root")
+        }
+        return text
+    }
+
     static func parseThreads(_ text: String) throws(Refusal) -> Int {
         try parseInteger(text, in: 1...maximumThreads, what: "a whole number of threads")
     }

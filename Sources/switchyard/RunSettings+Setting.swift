@@ -8,6 +8,7 @@ extension RunSettings {
         case identityDir, trustBundle, trustDomain
         case outboundListen, inboundListen, adminListen
         case ingressMode, threads, opaquePorts, requireMTLS, accessLog, logLevel, shutdownGrace, peerInboundPort
+        case user
 
         /// The key in `switchyard.yaml`.
         var key: String { rawValue }

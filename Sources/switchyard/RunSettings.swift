@@ -37,6 +37,8 @@ struct RunSettings {
     var shutdownGrace: Int
     /// The port peers' inbound listeners use (mesh-wide).
     var peerInboundPort: UInt16
+    /// The account the daemon switches to when started as root (`root`: stay root).
+    var user: String
 
     /// The settings file that was read, if any.
     var configFile: String?

@@ -5,6 +5,26 @@ struct CommandResult {
     var status: Int32
     var stdout: String
     var stderr: String
+
+    /// Runs the program at `path` to completion (with `environment` instead of this process's,
+    /// when given, and in `directory`, when given).
+    static func run(_ path: String, _ arguments: [String], environment: [String: String]? = nil,
+                    directory: URL? = nil) throws -> CommandResult {
+        let process = Process()
+        process.executableURL = URL(fileURLWithPath: path)
+        process.arguments = arguments
+        if let directory { process.currentDirectoryURL = directory }
+        if let environment { process.environment = environment }
+        let out = Pipe(), err = Pipe()
+        process.standardOutput = out
+        process.standardError = err
+        try process.run()
+        let outData = out.fileHandleForReading.readDataToEndOfFile()
+        let errData = err.fileHandleForReading.readDataToEndOfFile()
+        process.waitUntilExit()
+        return CommandResult(status: process.terminationStatus, stdout: String(decoding: outData, as: UTF8.self),
+                             stderr: String(decoding: errData, as: UTF8.self))
+    }
 }
 
 enum Switchyard {
@@ -24,24 +44,11 @@ enum Switchyard {
     /// every inherited `SWITCHYARD_*` and `NOTIFY_SOCKET` variable (so the machine's settings
     /// do not leak in).
     static func run(_ arguments: [String], environment: [String: String]? = nil) throws -> CommandResult {
-        let process = Process()
-        process.executableURL = binary
-        process.arguments = arguments
-        process.currentDirectoryURL = root
-        if let environment {
-            var merged = ProcessInfo.processInfo.environment.filter { !$0.key.hasPrefix("SWITCHYARD_") && $0.key != "NOTIFY_SOCKET" }
-            merged.merge(environment) { $1 }
-            process.environment = merged
+        let merged = environment.map { environment in
+            ProcessInfo.processInfo.environment.filter { !$0.key.hasPrefix("SWITCHYARD_") && $0.key != "NOTIFY_SOCKET" }
+                .merging(environment) { $1 }
         }
-        let out = Pipe(), err = Pipe()
-        process.standardOutput = out
-        process.standardError = err
-        try process.run()
-        let outData = out.fileHandleForReading.readDataToEndOfFile()
-        let errData = err.fileHandleForReading.readDataToEndOfFile()
-        process.waitUntilExit()
-        return CommandResult(status: process.terminationStatus, stdout: String(decoding: outData, as: UTF8.self),
-                             stderr: String(decoding: errData, as: UTF8.self))
+        return try CommandResult.run(binary.path, arguments, environment: merged, directory: root)
     }
 
     /// A fresh temporary directory holding the given files.

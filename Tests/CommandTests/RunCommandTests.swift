@@ -10,8 +10,10 @@ import Glibc
 /// /ready and /metrics, and drains on SIGTERM with exit 0.
 @Suite("switchyard run")
 struct RunCommandTests {
-    /// Settings from `/dev/null` (none), so that a settings file on this machine cannot leak in.
-    static let environment = ["SWITCHYARD_CONFIG": "/dev/null"]
+    /// Settings from `/dev/null` (none), so that a settings file on this machine cannot leak in;
+    /// started as root, the daemon stays root (the tests' files are root's; PrivilegeTests
+    /// covers the switch to another user).
+    static let environment = ["SWITCHYARD_CONFIG": "/dev/null", "SWITCHYARD_USER": "root"]
 
     /// A temporary directory holding a copy of examples/podinfo under `manifests/`, and a dev
     /// PKI made by `switchyard certs` (`ca/`, and `ids/test/default` when `identity` is true).
@@ -49,7 +51,8 @@ struct RunCommandTests {
         #expect(result.status == 0)
         for flag in ["--manifests", "--node", "--mode", "--pod", "--identity-dir", "--trust-bundle", "--trust-domain",
                      "--outbound-listen", "--inbound-listen", "--admin-listen", "--ingress-mode", "--threads", "--config",
-                     "--opaque-ports", "--require-mtls", "--access-log", "--log-level", "--shutdown-grace", "--peer-inbound-port"] {
+                     "--opaque-ports", "--require-mtls", "--access-log", "--log-level", "--shutdown-grace", "--peer-inbound-port",
+                     "--user"] {
             #expect(result.stdout.contains(flag), "\(flag)")
         }
         #expect(!result.stdout.contains("--print-settings"))
@@ -236,6 +239,9 @@ struct RunCommandTests {
         }
 
         var stderr: String { lock.withLock { String(decoding: collected, as: UTF8.self) } }
+
+        /// The daemon's PID (the same after it re-executes itself to drop privileges).
+        var pid: Int32 { process.processIdentifier }
 
         /// Waits (10 s at most) for `text` in standard error after what was there when called
         /// (or anywhere, with `orAlready`).

@@ -40,7 +40,7 @@ struct RunSettingsTests {
             ("mode", "node"), ("identityDir", "/var/lib/switchyard/identities"),
             ("trustBundle", "/etc/switchyard/trust-bundle.pem"), ("trustDomain", "cluster.local"),
             ("outboundListen", "0.0.0.0:4140"), ("inboundListen", "0.0.0.0:4143"), ("adminListen", "0.0.0.0:4191"),
-            ("opaquePorts", "25,587,3306,4444,5432,6379,9300,11211"), ("logLevel", "info"),
+            ("opaquePorts", "25,587,3306,4444,5432,6379,9300,11211"), ("logLevel", "info"), ("user", "switchyard"),
         ]
         for (key, value) in expected {
             #expect(entry(settings, key).value as? String == value, "\(key)")
@@ -56,7 +56,7 @@ struct RunSettingsTests {
         #expect(entry(settings, "threads").source == "default")
         #expect(entry(settings, "node").value as? String == "node-1")
         #expect(entry(settings, "node").source == "flag")
-        #expect(settings?.count == 18)
+        #expect(settings?.count == 19)
     }
 
     @Test("a flag wins over a variable, a variable over the file, the file over the default")
@@ -97,7 +97,7 @@ struct RunSettingsTests {
             "SWITCHYARD_INBOUND_LISTEN": "[::1]:2", "SWITCHYARD_ADMIN_LISTEN": "127.0.0.1:3", "SWITCHYARD_INGRESS_MODE": "true",
             "SWITCHYARD_THREADS": "7", "SWITCHYARD_OPAQUE_PORTS": "3307-3306", "SWITCHYARD_REQUIRE_MTLS": "1",
             "SWITCHYARD_ACCESS_LOG": "yes", "SWITCHYARD_LOG_LEVEL": "DEBUG", "SWITCHYARD_SHUTDOWN_GRACE": "30s",
-            "SWITCHYARD_PEER_INBOUND_PORT": "14143",
+            "SWITCHYARD_PEER_INBOUND_PORT": "14143", "SWITCHYARD_USER": "nobody",
         ]
         var bad = environment
         bad["SWITCHYARD_OPAQUE_PORTS"] = "3306-3307,25"
@@ -115,6 +115,7 @@ struct RunSettingsTests {
         #expect(entry(settings, "logLevel").value as? String == "debug")
         #expect(entry(settings, "shutdownGrace").value as? Int == 30)
         #expect(entry(settings, "peerInboundPort").value as? Int == 14143)
+        #expect(entry(settings, "user").value as? String == "nobody")
 
         // The range written backwards is an error naming the variable.
         let inverted = try effective([], environment: environment).result
@@ -192,6 +193,7 @@ struct RunSettingsTests {
         (["--peer-inbound-port", "0"], #"--peer-inbound-port "0": must be a port from 1 to 65535"#),
         (["--identity-dir", ""], #"--identity-dir "": must not be empty"#),
         (["--node", "node 1"], #"--node "node 1": must be a Kubernetes object name"#),
+        (["--user", "a:b"], #"--user "a:b": must be a user name"#),
         (["--outbound-listen", "127.0.0.1:7000", "--inbound-listen", "127.0.0.1:7000"],
          "--inbound-listen 127.0.0.1:7000 is also --outbound-listen"),
     ])

@@ -22,6 +22,7 @@ final class Daemon: Sendable {
             "--admin-listen", "\(ip):\(WorldAddresses.adminPort)",
             "--peer-inbound-port", String(WorldAddresses.inboundPort),
             "--ingress-mode", "--threads", "2",
+            "--user", "root",  // the worlds' files are root's; CommandTests/PrivilegeTests covers the switch
         ]
         if let level = ProcessInfo.processInfo.environment["SY_INTEG_LOG_LEVEL"] { args += ["--log-level", level] }
         return args
