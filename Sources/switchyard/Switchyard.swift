@@ -8,5 +8,5 @@ struct Switchyard: AsyncParsableCommand {
         commandName: "switchyard",
         abstract: "A node daemon that meshes the pods of a Kubernetes node.",
         discussion: "Manifests on disk (kubectl get -o yaml output) are the configuration. See docs/architecture.md.",
-        subcommands: [RunCommand.self, CheckCommand.self, RouteCommand.self, CertsCommand.self])
+        subcommands: [RunCommand.self, CheckCommand.self, RouteCommand.self, RedirectCommand.self, CertsCommand.self])
 }

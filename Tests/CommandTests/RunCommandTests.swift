@@ -243,11 +243,11 @@ struct RunCommandTests {
         /// The daemon's PID (the same after it re-executes itself to drop privileges).
         var pid: Int32 { process.processIdentifier }
 
-        /// Waits (10 s at most) for `text` in standard error after what was there when called
+        /// Waits (30 s at most: the machine is shared and tests run in parallel) for `text` in standard error after what was there when called
         /// (or anywhere, with `orAlready`).
         func waitFor(_ text: String, orAlready: Bool = false) throws {
             let start = orAlready ? 0 : lock.withLock { collected.count }
-            let deadline = Date().addingTimeInterval(10)
+            let deadline = Date().addingTimeInterval(30)
             while Date() < deadline {
                 let seen = lock.withLock { String(decoding: collected.suffix(from: start), as: UTF8.self) }
                 if seen.contains(text) { return }
