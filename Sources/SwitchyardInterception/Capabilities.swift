@@ -23,6 +23,7 @@ public struct CapabilitySet: OptionSet, Hashable, Sendable, CustomStringConverti
 
     public static let netAdmin = CapabilitySet(capability: CAP_NET_ADMIN)
     public static let netBindService = CapabilitySet(capability: CAP_NET_BIND_SERVICE)
+    public static let netRaw = CapabilitySet(capability: CAP_NET_RAW)
     /// Changing the bounding set (and others' capabilities); held by a privileged caller only.
     public static let setPCap = CapabilitySet(capability: CAP_SETPCAP)
 

@@ -50,6 +50,7 @@ public final class ManifestWatcher: @unchecked Sendable {
     public let pollInterval: Duration
 
     private let logger: Logger
+    private let onApplied: (@Sendable (MeshSnapshot) -> Void)?
     private let counters: (success: Counter, failure: Counter)?
     private let lock = NIOLock()
     /// The fingerprint of the last attempt, valid or not. Guarded by `lock`.
@@ -67,8 +68,12 @@ public final class ManifestWatcher: @unchecked Sendable {
     ///   - baseline: the directory's fingerprint when the snapshot in force was loaded; take it
     ///     with `Fingerprint(directory:)` *before* that load, so that a change made during it is
     ///     picked up. Nil: the directory as it is now.
+    ///   - onApplied: called (on the watcher's queue, after publishing) with each snapshot put in
+    ///     force, for what follows the manifests outside the data plane (the redirect rules).
     public init(directory: String, loader: ManifestLoader = ManifestLoader(), mesh: MeshState, metrics: ProxyMetrics?,
-                logger: Logger, pollInterval: Duration = .milliseconds(500), baseline: Fingerprint? = nil) {
+                logger: Logger, pollInterval: Duration = .milliseconds(500), baseline: Fingerprint? = nil,
+                onApplied: (@Sendable (MeshSnapshot) -> Void)? = nil) {
+        self.onApplied = onApplied
         self.directory = directory
         self.loader = loader
         self.mesh = mesh
@@ -122,6 +127,7 @@ public final class ManifestWatcher: @unchecked Sendable {
             }
             let generation = mesh.publish(snapshot)
             counters?.success.increment()
+            onApplied?(snapshot)
             logger.info("manifests reloaded", metadata: [
                 "directory": "\(directory)", "generation": "\(generation)",
                 "namespaces": "\(snapshot.namespaces.count)", "services": "\(snapshot.services.count)",

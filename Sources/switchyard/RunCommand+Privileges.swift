@@ -43,6 +43,12 @@ extension RunCommand {
         if configuration.mode == .node, !configuration.ingressMode, configuration.upstreamSocketMark != nil {
             needed.insert(.netAdmin)
         }
+        if settings.manageRedirect {
+            // iptables-restore (run with the daemon's ambient capabilities): the nft backend
+            // needs CAP_NET_ADMIN, the legacy one also CAP_NET_RAW.
+            needed.insert(.netAdmin)
+            needed.insert(.netRaw)
+        }
         let ports = [settings.outboundListen.port, settings.inboundListen.port, settings.adminListen.port]
         if ports.contains(where: { (1..<1024).contains($0) }) { needed.insert(.netBindService) }
         return needed

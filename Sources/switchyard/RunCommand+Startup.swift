@@ -71,8 +71,20 @@ extension RunCommand {
         }
         readiness.markReady("listeners")
 
+        // Redirect rules before the watcher, so the first reload finds them in place.
+        let redirect = settings.manageRedirect ? RedirectManager(settings: settings, logger: Logger(label: "switchyard.redirect")) : nil
+        if let redirect, !redirect.follow(snapshot) {
+            printError("error: \(RunSettings.Setting.manageRedirect.flag): the redirect rules could not be installed (see the log)")
+            try? await admin.close()
+            await daemon.shutdown(gracePeriod: .zero)
+            await stopAfterFailedStart(group: group, identityTask: identityTask, credentialWatch: credentialWatch)
+            throw ExitCode(1)
+        }
+        var onApplied: (@Sendable (MeshSnapshot) -> Void)?
+        if let redirect { onApplied = { snapshot in redirect.follow(snapshot) } }
         let watcher = ManifestWatcher(directory: settings.manifests, loader: settings.manifestLoader, mesh: mesh,
-                                      metrics: metrics, logger: Logger(label: "switchyard.manifests"), baseline: baseline)
+                                      metrics: metrics, logger: Logger(label: "switchyard.manifests"), baseline: baseline,
+                                      onApplied: onApplied)
         watcher.start()
 
         let notifier = SystemdNotifier.fromProcessEnvironment()

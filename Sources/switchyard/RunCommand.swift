@@ -63,6 +63,10 @@ struct RunCommand: AsyncParsableCommand {
           help: "Take each request's destination from l5d-dst-override or Host instead of the original destination.")
     var ingressMode: Bool?
 
+    @Flag(inversion: .prefixedNo,
+          help: "Node mode: install the redirect rules and re-apply them whenever the manifests change the meshed pods of this node.")
+    var manageRedirect: Bool?
+
     @Option(help: ArgumentHelp("Event loop threads. Default: the CPUs available.", valueName: "n"))
     var threads: String?
 
@@ -108,6 +112,7 @@ struct RunCommand: AsyncParsableCommand {
             (.threads, threads), (.opaquePorts, opaquePorts), (.requireMTLS, requireMTLS.map(String.init)),
             (.accessLog, accessLog.map(String.init)), (.logLevel, logLevel), (.shutdownGrace, shutdownGrace),
             (.peerInboundPort, peerInboundPort), (.user, user),
+            (.manageRedirect, manageRedirect.map(String.init)),
         ]
         for case let (setting, text?) in options { line.values[setting] = text }
         return line

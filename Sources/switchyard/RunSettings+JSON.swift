@@ -32,6 +32,7 @@ extension RunSettings {
         case .inboundListen: .string(inboundListen.description)
         case .adminListen: .string(adminListen.description)
         case .ingressMode: .bool(ingressMode)
+        case .manageRedirect: .bool(manageRedirect)
         case .threads: .int(threads)
         case .opaquePorts: .string(opaquePorts.description)
         case .requireMTLS: .bool(requireMTLS)

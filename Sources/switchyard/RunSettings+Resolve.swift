@@ -100,12 +100,17 @@ extension RunSettings {
             shutdownGrace: value(.shutdownGrace, default: 10, parseShutdownGrace),
             peerInboundPort: value(.peerInboundPort, default: 4143, parsePort),
             user: value(.user, default: "switchyard", parseUser),
+            manageRedirect: value(.manageRedirect, default: false, parseSwitch),
             configFile: configFile,
             sources: [:])
 
         if settings.mode == .sidecar, settings.pod == nil, sources[.pod] == .default {
             problems.append("sidecar mode (\(describeOrigin(of: .mode, sources: sources))) needs the pod it serves: "
                 + "\(Setting.pod.flag) NAMESPACE/NAME (or \(Setting.pod.environmentVariable), or \"pod\" in the settings file)")
+        }
+        if settings.manageRedirect, settings.mode != .node || settings.ingressMode {
+            problems.append("\(Setting.manageRedirect.flag) (\(describeOrigin(of: .manageRedirect, sources: sources))) keeps node-mode "
+                + "redirect rules in step with the manifests: it needs --mode node without --ingress-mode")
         }
         let listens: [(Setting, IPEndpoint)] = [(.outboundListen, settings.outboundListen), (.inboundListen, settings.inboundListen),
                                                 (.adminListen, settings.adminListen)]

@@ -8,7 +8,7 @@ extension RunSettings {
         case identityDir, trustBundle, trustDomain
         case outboundListen, inboundListen, adminListen
         case ingressMode, threads, opaquePorts, requireMTLS, accessLog, logLevel, shutdownGrace, peerInboundPort
-        case user
+        case user, manageRedirect
 
         /// The key in `switchyard.yaml`.
         var key: String { rawValue }
@@ -21,7 +21,7 @@ extension RunSettings {
 
         /// Whether the setting is on/off: a flag without a value (`--ingress-mode`,
         /// `--no-ingress-mode`), `true`/`false` elsewhere.
-        var isSwitch: Bool { self == .ingressMode || self == .requireMTLS || self == .accessLog }
+        var isSwitch: Bool { self == .ingressMode || self == .requireMTLS || self == .accessLog || self == .manageRedirect }
 
         /// Whether the value is a file or directory path; in the YAML file a relative one is
         /// taken relative to the file's own directory.

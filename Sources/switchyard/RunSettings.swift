@@ -39,6 +39,9 @@ struct RunSettings {
     var peerInboundPort: UInt16
     /// The account the daemon switches to when started as root (`root`: stay root).
     var user: String
+    /// Node mode: keep the redirect rules in step with the meshed pods of this node, re-applying
+    /// them whenever the manifests change (needs CAP_NET_ADMIN and CAP_NET_RAW).
+    var manageRedirect: Bool
 
     /// The settings file that was read, if any.
     var configFile: String?

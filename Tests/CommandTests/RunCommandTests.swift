@@ -221,9 +221,15 @@ struct RunCommandTests {
         private let lock = NSLock()
         private var collected = Data()  // guarded by lock
 
-        init(_ arguments: [String]) throws {
-            process.executableURL = Switchyard.binary
-            process.arguments = arguments
+        /// `launcher` runs the binary (e.g. `ip netns exec NS`); empty: run it directly.
+        init(_ arguments: [String], launcher: [String] = []) throws {
+            if let program = launcher.first {
+                process.executableURL = URL(fileURLWithPath: program)
+                process.arguments = Array(launcher.dropFirst()) + [Switchyard.binary.path] + arguments
+            } else {
+                process.executableURL = Switchyard.binary
+                process.arguments = arguments
+            }
             process.currentDirectoryURL = Switchyard.root
             process.environment = ProcessInfo.processInfo.environment
                 .filter { !$0.key.hasPrefix("SWITCHYARD_") && $0.key != "NOTIFY_SOCKET" }

@@ -46,7 +46,7 @@ struct RunSettingsTests {
             #expect(entry(settings, key).value as? String == value, "\(key)")
             #expect(entry(settings, key).source == "default", "\(key)")
         }
-        for key in ["ingressMode", "requireMTLS", "accessLog"] {
+        for key in ["ingressMode", "requireMTLS", "accessLog", "manageRedirect"] {
             #expect(entry(settings, key).value as? Bool == false, "\(key)")
         }
         #expect(entry(settings, "pod").value is NSNull)
@@ -56,7 +56,7 @@ struct RunSettingsTests {
         #expect(entry(settings, "threads").source == "default")
         #expect(entry(settings, "node").value as? String == "node-1")
         #expect(entry(settings, "node").source == "flag")
-        #expect(settings?.count == 19)
+        #expect(settings?.count == 20)
     }
 
     @Test("a flag wins over a variable, a variable over the file, the file over the default")
@@ -97,7 +97,7 @@ struct RunSettingsTests {
             "SWITCHYARD_INBOUND_LISTEN": "[::1]:2", "SWITCHYARD_ADMIN_LISTEN": "127.0.0.1:3", "SWITCHYARD_INGRESS_MODE": "true",
             "SWITCHYARD_THREADS": "7", "SWITCHYARD_OPAQUE_PORTS": "3307-3306", "SWITCHYARD_REQUIRE_MTLS": "1",
             "SWITCHYARD_ACCESS_LOG": "yes", "SWITCHYARD_LOG_LEVEL": "DEBUG", "SWITCHYARD_SHUTDOWN_GRACE": "30s",
-            "SWITCHYARD_PEER_INBOUND_PORT": "14143", "SWITCHYARD_USER": "nobody",
+            "SWITCHYARD_PEER_INBOUND_PORT": "14143", "SWITCHYARD_USER": "nobody", "SWITCHYARD_MANAGE_REDIRECT": "false",
         ]
         var bad = environment
         bad["SWITCHYARD_OPAQUE_PORTS"] = "3306-3307,25"
