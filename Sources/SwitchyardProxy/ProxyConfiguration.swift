@@ -38,7 +38,7 @@ public struct ProxyConfiguration: Sendable {
     /// How long an idle pooled upstream connection is kept.
     public var poolIdleTimeout: TimeAmount = .seconds(30)
     /// How many idle connections are kept per (endpoint, identity) and event loop.
-    public var poolMaxIdlePerKey = 32
+    public var poolMaxIdlePerKey = 1024
     /// How long an idle client keep-alive connection is kept open.
     public var clientIdleTimeout: TimeAmount = .seconds(300)
     /// The largest HTTP/1 request or response head accepted (bytes).
