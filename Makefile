@@ -60,6 +60,18 @@ bench-tls:
 clean:
 	rm -rf .build
 
+# `make demo` (as root): Linkerd's dynamic request routing tutorial in network namespaces, with
+# the release binary: two nodes (a `switchyard run --mode node` and its redirect rules in each),
+# the frontend pod on node-1, backend-a and backend-b on node-2, examples/podinfo/ as the
+# manifests (demo/run.sh, demo/world.sh). Everything it makes is deleted at the end, also on
+# failure or Ctrl-C. DEMO_BUILD_FLAGS are added to `swift build` (e.g. --scratch-path DIR).
+DEMO_BUILD_FLAGS ?=
+.PHONY: demo
+demo: deps
+	@command -v $(SWIFT) >/dev/null || { echo "demo: no Swift toolchain: put swift on PATH, or under /opt/swift/usr/bin (swift.org/install)"; exit 1; }
+	$(SWIFT) build -c release --product switchyard $(DEMO_BUILD_FLAGS)
+	demo/run.sh "$$($(SWIFT) build -c release --product switchyard $(DEMO_BUILD_FLAGS) --show-bin-path)/switchyard"
+
 # `make install`: the release binary, the systemd units, the certificate renewal script, the docs,
 # /etc/switchyard/switchyard.yaml (only when absent; its node is this host's name), the system
 # user `switchyard` and /var/lib/switchyard/identities (owned by root, group switchyard).
