@@ -15,66 +15,49 @@ struct ChildProcessError: Error, CustomStringConvertible {
 }
 
 /// A child process whose stdout and stderr go to files (no pipes to fill up), that can be
-/// waited for with a deadline, signalled and killed.
+/// waited for with a deadline, signalled and killed. Spawned with `posix_spawn` and reaped
+/// with `waitpid` (`SpawnedProcess`), never with Foundation's `Process`, which also waits for
+/// whatever inherited its descriptors (a daemon another test started at the same moment).
 final class ChildProcess: @unchecked Sendable {
     let label: String
     let stdoutURL: URL
     let stderrURL: URL
-    private let process = Process()
+    private let spawned: SpawnedProcess
 
-    /// Starts `executable` with `arguments`; output goes to `<outputDir>/<label>-<n>.{out,err}`.
+    /// Starts `executable` with `arguments`; output goes to `<outputDir>/<label>-<n>.{out,err}`;
+    /// it runs in `outputDir`.
     init(_ executable: String, _ arguments: [String], outputDir: URL, label: String,
          environment: [String: String]? = nil) throws {
         self.label = label
-        let stem = "\(label)-\(UUID().uuidString.prefix(8))"
-        stdoutURL = outputDir.appendingPathComponent("\(stem).out")
-        stderrURL = outputDir.appendingPathComponent("\(stem).err")
-        FileManager.default.createFile(atPath: stdoutURL.path, contents: nil)
-        FileManager.default.createFile(atPath: stderrURL.path, contents: nil)
-        process.executableURL = URL(fileURLWithPath: executable)
-        process.arguments = arguments
-        process.currentDirectoryURL = outputDir
-        if let environment { process.environment = environment }
-        process.standardInput = FileHandle.nullDevice
-        process.standardOutput = try FileHandle(forWritingTo: stdoutURL)
-        process.standardError = try FileHandle(forWritingTo: stderrURL)
-        try process.run()
+        spawned = try SpawnedProcess([executable] + arguments, outputDir: outputDir, label: label,
+                                     environment: environment, directory: outputDir.path)
+        stdoutURL = spawned.stdoutURL
+        stderrURL = spawned.stderrURL
     }
 
-    var pid: Int32 { process.processIdentifier }
-    var isRunning: Bool { process.isRunning }
+    var pid: Int32 { spawned.pid }
+    var isRunning: Bool { spawned.isRunning }
     /// What it printed so far (invalid UTF-8 repaired).
-    var stdout: String { Self.text(stdoutURL) }
-    var stderr: String { Self.text(stderrURL) }
+    var stdout: String { spawned.stdout }
+    var stderr: String { spawned.stderr }
 
-    private static func text(_ url: URL) -> String {
-        String(decoding: (try? Data(contentsOf: url)) ?? Data(), as: UTF8.self)
-    }
-
-    /// The exit status (or the signal number, for a process a signal ended).
-    var terminationStatus: Int32 { process.terminationStatus }
+    /// The exit status, or 128 + the signal that ended it (-1 while it runs).
+    var terminationStatus: Int32 { spawned.exitStatus ?? -1 }
     /// Whether it ended by calling exit (not by a signal).
-    var exitedNormally: Bool { process.terminationReason == .exit }
+    var exitedNormally: Bool { spawned.exitedNormally }
 
     /// Waits until the process has ended; false when `timeout` seconds passed first.
     func waitForExit(timeout: Double) async -> Bool {
-        let deadline = Date().addingTimeInterval(timeout)
-        while process.isRunning {
-            if Date() > deadline { return false }
-            try? await Task.sleep(for: .milliseconds(20))
-        }
-        return true
+        await spawned.waitForExit(timeout: timeout)
     }
 
     func signal(_ signal: Int32) {
-        if process.isRunning { Foundation.kill(pid, signal) }
+        spawned.signal(signal)
     }
 
     /// SIGKILL, then waits for the process to be reaped.
     func kill() async {
-        guard process.isRunning else { return }
-        Foundation.kill(pid, SIGKILL)
-        _ = await waitForExit(timeout: 10)
+        spawned.kill()
     }
 
     /// Runs a command to completion; kills it and throws after `timeout` seconds.
@@ -85,9 +68,6 @@ final class ChildProcess: @unchecked Sendable {
             await child.kill()
             throw ChildProcessError(description: "\(label) did not finish in \(timeout) s: \(executable) \(arguments.joined(separator: " "))\n\(child.stderr)")
         }
-        let result = CommandResult(status: child.terminationStatus, stdout: child.stdout, stderr: child.stderr)
-        try? FileManager.default.removeItem(at: child.stdoutURL)
-        try? FileManager.default.removeItem(at: child.stderrURL)
-        return result
+        return child.spawned.result()
     }
 }

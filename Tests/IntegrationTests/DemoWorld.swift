@@ -15,7 +15,7 @@ import Testing
 /// `DemoWorld.with { world in ... }` builds it, runs the body and always runs `world.sh down`
 /// (stop the processes, delete the namespaces and /etc/netns files), then checks that no
 /// namespace is left. When the body throws, the end of every log is printed first. Commands
-/// run as `DemoWorldCommand`s (posix_spawn and waitpid; that file says why not `ChildProcess`).
+/// run as `SpawnedProcess`s (posix_spawn and waitpid; that file says why not `ChildProcess`).
 final class DemoWorld: @unchecked Sendable {
     static let identity = "default.test.serviceaccount.identity.linkerd.cluster.local"
     static let script = SwitchyardBinary.root.appendingPathComponent("demo/world.sh")
@@ -105,7 +105,7 @@ final class DemoWorld: @unchecked Sendable {
             print("demo world \(world.prefix): \(clock.now - started) in all, down took \(clock.now - downStarted)")
         }
         do {
-            let up = try await DemoWorldCommand.run(
+            let up = try await SpawnedProcess.run(
                 ["/bin/bash", script.path, "up", world.prefix, "--switchyard", SwitchyardBinary.path, "--dir", world.worldDir.path,
                  "--user", "root", "--unmeshed", "--extra-manifests", extra.path],
                 outputDir: world.dir, label: "world-up", timeout: 60)
@@ -125,7 +125,7 @@ final class DemoWorld: @unchecked Sendable {
     /// `world.sh down`, then checks that every namespace is gone; removes the scratch directory.
     private func down() {
         do {
-            let down = try DemoWorldCommand(["/bin/bash", Self.script.path, "down", prefix, "--switchyard", SwitchyardBinary.path,
+            let down = try SpawnedProcess(["/bin/bash", Self.script.path, "down", prefix, "--switchyard", SwitchyardBinary.path,
                                              "--dir", worldDir.path], outputDir: dir, label: "world-down")
             if !down.waitForExitBlocking(timeout: 30) { down.kill() }
             let result = down.result()
@@ -146,13 +146,13 @@ final class DemoWorld: @unchecked Sendable {
 
     /// Runs `arguments` inside `role`'s namespace to completion.
     func run(in role: String, _ arguments: [String], timeout: Double = 20) async throws -> CommandResult {
-        try await DemoWorldCommand.run(["/usr/sbin/ip", "netns", "exec", namespace(role)] + arguments, outputDir: dir,
+        try await SpawnedProcess.run(["/usr/sbin/ip", "netns", "exec", namespace(role)] + arguments, outputDir: dir,
                                        label: URL(fileURLWithPath: arguments[0]).lastPathComponent, timeout: timeout)
     }
 
     /// Starts `arguments` inside `role`'s namespace; the caller waits for it (or kills it).
-    func spawn(in role: String, _ arguments: [String], label: String) throws -> DemoWorldCommand {
-        try DemoWorldCommand(["/usr/sbin/ip", "netns", "exec", namespace(role)] + arguments, outputDir: dir, label: label)
+    func spawn(in role: String, _ arguments: [String], label: String) throws -> SpawnedProcess {
+        try SpawnedProcess(["/usr/sbin/ip", "netns", "exec", namespace(role)] + arguments, outputDir: dir, label: label)
     }
 
     /// `curl -sS -i` inside `role`'s namespace (names resolve through its /etc/netns hosts file).
@@ -198,7 +198,7 @@ final class DemoWorld: @unchecked Sendable {
     /// daemon watches it), with `ttl`.
     func reissue(node n: Int, ttl: String) async throws {
         let out = worldDir.appendingPathComponent("identity-node\(n)/test/default")
-        let result = try await DemoWorldCommand.run(
+        let result = try await SpawnedProcess.run(
             [SwitchyardBinary.path, "certs", "issue", "--ca", caDir.path, "--identity", Self.identity, "--out", out.path, "--ttl", ttl],
             outputDir: dir, label: "certs-issue")
         guard result.status == 0 else { throw ChildProcessError(description: "certs issue into \(out.path) failed: \(result)") }
@@ -207,7 +207,7 @@ final class DemoWorld: @unchecked Sendable {
     /// The serial number of node `n`'s workload certificate file, as `openssl x509 -serial` prints it.
     func certificateSerial(node n: Int) async throws -> String {
         let file = worldDir.appendingPathComponent("identity-node\(n)/test/default/tls.crt")
-        let result = try await DemoWorldCommand.run(["/usr/bin/openssl", "x509", "-noout", "-serial", "-in", file.path],
+        let result = try await SpawnedProcess.run(["/usr/bin/openssl", "x509", "-noout", "-serial", "-in", file.path],
                                                     outputDir: dir, label: "openssl-x509")
         return result.stdout.trimmingCharacters(in: .whitespacesAndNewlines)
     }

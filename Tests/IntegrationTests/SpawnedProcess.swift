@@ -3,15 +3,16 @@ import Glibc
 #endif
 import Foundation
 
-/// A child process of `DemoWorld`, started with `posix_spawn` and waited for with `waitpid`.
+/// A child process of the integration tests, started with `posix_spawn` and waited for with
+/// `waitpid` (`ChildProcess` and `DemoWorld` use it).
 ///
-/// Not Foundation's `Process` (which `ChildProcess` uses): that one learns a child ended from EOF
+/// Not Foundation's `Process`: that one learns a child ended from EOF
 /// on a socket the child inherits, so it also waits for whatever inherited that socket, such as
 /// the daemons `demo/world.sh` leaves running, or a process another test started at the same
 /// moment. Here the child gets standard input from /dev/null, standard output and error in
 /// files, no other descriptor of ours, and default handling of the signals the world's scripts
 /// rely on (SIGINT, SIGTERM, SIGQUIT, SIGHUP, SIGPIPE), unblocked.
-final class DemoWorldCommand: @unchecked Sendable {
+final class SpawnedProcess: @unchecked Sendable {
     let pid: pid_t
     let label: String
     let stdoutURL: URL
@@ -19,8 +20,11 @@ final class DemoWorldCommand: @unchecked Sendable {
     private let lock = NSLock()
     private var status: Int32?  // guarded by lock: the raw wait status once reaped
 
-    /// Starts `arguments` (`arguments[0]` an absolute path); output goes to `<outputDir>/<label>-<n>.{out,err}`.
-    init(_ arguments: [String], outputDir: URL, label: String) throws {
+    /// Starts `arguments` (`arguments[0]` an absolute path); output goes to
+    /// `<outputDir>/<label>-<n>.{out,err}`. `environment`: the child's whole environment (nil:
+    /// this process's); `directory`: its working directory (nil: ours).
+    init(_ arguments: [String], outputDir: URL, label: String, environment: [String: String]? = nil,
+         directory: String? = nil) throws {
         self.label = label
         let stem = "\(label)-\(UUID().uuidString.prefix(8))"
         stdoutURL = outputDir.appendingPathComponent("\(stem).out")
@@ -39,7 +43,8 @@ final class DemoWorldCommand: @unchecked Sendable {
         posix_spawn_file_actions_addopen(&actions, 0, "/dev/null", O_RDONLY, 0)
         posix_spawn_file_actions_adddup2(&actions, out, 1)
         posix_spawn_file_actions_adddup2(&actions, err, 2)
-        Self.closeFrom3?(&actions, 3)
+        _ = Self.closeFrom3?(&actions, 3)
+        if let directory { _ = Self.changeDirectory?(&actions, directory) }
 
         var attributes = posix_spawnattr_t()
         posix_spawnattr_init(&attributes)
@@ -56,7 +61,10 @@ final class DemoWorldCommand: @unchecked Sendable {
         let argv = arguments.map { strdup($0) } + [nil]
         defer { argv.forEach { free($0) } }
         var child: pid_t = 0
-        let result = posix_spawn(&child, arguments[0], &actions, &attributes, argv, environ)
+        let envp: [UnsafeMutablePointer<CChar>?]? = environment.map { $0.map { strdup("\($0.key)=\($0.value)") } + [nil] }
+        defer { envp?.forEach { free($0) } }
+        let result = envp.map { posix_spawn(&child, arguments[0], &actions, &attributes, argv, $0) }
+            ?? posix_spawn(&child, arguments[0], &actions, &attributes, argv, environ)
         guard result == 0 else {
             throw ChildProcessError(description: "\(label): posix_spawn \(arguments[0]): \(String(cString: strerror(result)))")
         }
@@ -70,6 +78,18 @@ final class DemoWorldCommand: @unchecked Sendable {
         guard let symbol = dlsym(nil, "posix_spawn_file_actions_addclosefrom_np") else { return nil }
         return unsafeBitCast(symbol, to: (@convention(c) (UnsafeMutablePointer<posix_spawn_file_actions_t>, Int32) -> Int32).self)
     }()
+
+    /// glibc's `posix_spawn_file_actions_addchdir_np` (2.29), looked up the same way.
+    private static let changeDirectory: (@convention(c) (UnsafeMutablePointer<posix_spawn_file_actions_t>, UnsafePointer<CChar>) -> Int32)? = {
+        guard let symbol = dlsym(nil, "posix_spawn_file_actions_addchdir_np") else { return nil }
+        return unsafeBitCast(symbol, to: (@convention(c) (UnsafeMutablePointer<posix_spawn_file_actions_t>, UnsafePointer<CChar>) -> Int32).self)
+    }()
+
+    /// Whether it ended by calling exit (not by a signal); false while it runs.
+    var exitedNormally: Bool {
+        guard reap() else { return false }
+        return lock.withLock { status.map { $0 & 0x7f == 0 } ?? false }
+    }
 
     /// Reaps the child if it ended; true when it has.
     private func reap() -> Bool {
@@ -144,7 +164,7 @@ final class DemoWorldCommand: @unchecked Sendable {
 
     /// Runs `arguments` to completion; kills it and throws after `timeout` seconds.
     static func run(_ arguments: [String], outputDir: URL, label: String, timeout: Double = 20) async throws -> CommandResult {
-        let child = try DemoWorldCommand(arguments, outputDir: outputDir, label: label)
+        let child = try SpawnedProcess(arguments, outputDir: outputDir, label: label)
         guard await child.waitForExit(timeout: timeout) else {
             child.kill()
             throw ChildProcessError(description: "\(label) did not finish in \(timeout) s: \(arguments.joined(separator: " "))\n\(child.stderr)")
