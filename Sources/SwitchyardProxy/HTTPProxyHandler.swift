@@ -397,14 +397,19 @@ final class HTTPProxyHandler: ChannelDuplexHandler, RemovableChannelHandler {
         state = close ? .closed : (requestEnded ? .idle : .answered)
         context.write(wrapOutboundOut(.head(head)), promise: nil)
         if let body { context.write(wrapOutboundOut(.body(.byteBuffer(body))), promise: nil) }
-        if close {
-            context.writeAndFlush(wrapOutboundOut(.end(nil))).assumeIsolated().whenComplete { _ in
+        writeEnd(context: context, trailers: nil, thenClose: close)
+        resumeReads()
+    }
+
+    /// Ends the response (flushing), then closes the connection when `thenClose`.
+    private func writeEnd(context: ChannelHandlerContext, trailers: HTTPHeaders?, thenClose: Bool) {
+        if thenClose {
+            context.writeAndFlush(wrapOutboundOut(.end(trailers))).assumeIsolated().whenComplete { _ in
                 context.close(promise: nil)
             }
         } else {
-            context.writeAndFlush(wrapOutboundOut(.end(nil)), promise: nil)
+            context.writeAndFlush(wrapOutboundOut(.end(trailers)), promise: nil)
         }
-        resumeReads()
     }
 
     private func counter(for error: ProxyError) -> Counter {
@@ -536,13 +541,7 @@ extension HTTPProxyHandler: UpstreamHTTPDelegate {
                         metadata: ["route": "\(exchange.plan.summary)", "upstream": "\(exchange.target.map { "\($0)" } ?? "-")",
                                    "ms": "\((NIODeadline.now() - exchange.start).nanoseconds / 1_000_000)"])
         }
-        if closeClient {
-            context.writeAndFlush(wrapOutboundOut(.end(trailers))).assumeIsolated().whenComplete { _ in
-                context.close(promise: nil)
-            }
-        } else {
-            context.writeAndFlush(wrapOutboundOut(.end(trailers)), promise: nil)
-        }
+        writeEnd(context: context, trailers: trailers, thenClose: closeClient)
         resumeReads()
     }
 
