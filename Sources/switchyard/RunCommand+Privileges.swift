@@ -135,6 +135,10 @@ extension RunCommand {
     private static func report(needed: CapabilitySet, current: ThreadCapabilities) -> PrivilegeReport {
         var warnings: [String] = []
         let missing = needed.subtracting(current.effective)
+        if missing.contains(.netRaw) {
+            warnings.append("capability cap_net_raw is not held: --manage-redirect cannot re-apply the rules with "
+                + "iptables-legacy (grant it: AmbientCapabilities=CAP_NET_ADMIN CAP_NET_RAW)")
+        }
         if missing.contains(.netAdmin) {
             warnings.append("capability cap_net_admin is not held: setting SO_MARK on upstream sockets fails, so "
                 + "upstream connections fail (run as root, or grant it: AmbientCapabilities=CAP_NET_ADMIN)")
