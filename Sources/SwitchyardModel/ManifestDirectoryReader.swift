@@ -35,10 +35,19 @@ struct ManifestDirectoryReader {
         }
         var files: [(relative: String, absolute: String)] = []
         var errors: [ManifestError] = []
-        var visited: Set<String> = []
-        let rootReal = Self.realPath(directory) ?? directory
-        walk(directory, relative: "", root: directory, rootReal: rootReal, depth: 0, visited: &visited,
-             files: &files, errors: &errors)
+        ManifestDirectoryWalk.walk(directory, maxFiles: limits.maxFiles) { entry in
+            switch entry {
+            case .manifest(let relative, let absolute, _):
+                files.append((relative, absolute))
+            case .unreadableManifest(let relative, let code):
+                errors.append(ManifestError(file: Self.join(directory, relative), message: "cannot read: \(Self.text(errno: code))"))
+            case .unreadableDirectory(let relative, let code):
+                errors.append(ManifestError(file: relative.isEmpty ? directory : Self.join(directory, relative),
+                                            message: "cannot read directory: \(Self.text(errno: code))"))
+            case .tooDeep(let relative):
+                errors.append(ManifestError(file: Self.join(directory, relative), message: "directories nested more than 64 deep"))
+            }
+        }
         if files.count > limits.maxFiles {
             errors.append(ManifestError(file: directory, message: "more than \(limits.maxFiles) manifest files (the limit)"))
             return ([], errors)
@@ -82,55 +91,6 @@ struct ManifestDirectoryReader {
         return .success(bytes)
     }
 
-    private func walk(_ absolute: String, relative: String, root: String, rootReal: String, depth: Int, visited: inout Set<String>,
-                      files: inout [(relative: String, absolute: String)], errors: inout [ManifestError]) {
-        let display = relative.isEmpty ? root : Self.join(root, relative)
-        guard depth <= 64 else {
-            errors.append(ManifestError(file: display, message: "directories nested more than 64 deep"))
-            return
-        }
-        if let canonical = Self.realPath(absolute) {
-            guard canonical == rootReal || canonical.hasPrefix(rootReal.hasSuffix("/") ? rootReal : rootReal + "/") else { return }
-            guard visited.insert(canonical).inserted else { return }
-        }
-        guard let handle = opendir(absolute) else {
-            errors.append(ManifestError(file: display, message: "cannot read directory: \(Self.errnoText())"))
-            return
-        }
-        var names: [String] = []
-        while let entry = readdir(handle) {
-            let name = withUnsafePointer(to: entry.pointee.d_name) { pointer in
-                pointer.withMemoryRebound(to: CChar.self, capacity: MemoryLayout.size(ofValue: entry.pointee.d_name)) {
-                    String(cString: $0)
-                }
-            }
-            names.append(name)
-        }
-        closedir(handle)
-        for name in names.sorted() where !name.hasPrefix(".") {
-            let childAbsolute = absolute.hasSuffix("/") ? absolute + name : absolute + "/" + name
-            let childRelative = relative.isEmpty ? name : relative + "/" + name
-            let isManifest = name.hasSuffix(".yaml") || name.hasSuffix(".yml")
-            var info = stat()
-            guard stat(childAbsolute, &info) == 0 else {
-                if isManifest {
-                    errors.append(ManifestError(file: Self.join(root, childRelative), message: "cannot read: \(Self.errnoText())"))
-                }
-                continue
-            }
-            switch info.st_mode & S_IFMT {
-            case S_IFDIR:
-                walk(childAbsolute, relative: childRelative, root: root, rootReal: rootReal, depth: depth + 1, visited: &visited,
-                     files: &files, errors: &errors)
-            case S_IFREG where isManifest:
-                files.append((childRelative, childAbsolute))
-            default:
-                continue
-            }
-            if files.count > limits.maxFiles { return }
-        }
-    }
-
     /// `directory/relative`, without doubling a trailing slash.
     static func join(_ directory: String, _ relative: String) -> String {
         directory.hasSuffix("/") ? directory + relative : directory + "/" + relative
@@ -144,7 +104,11 @@ struct ManifestDirectoryReader {
     }
 
     static func errnoText() -> String {
-        String(cString: strerror(errno))
+        text(errno: errno)
+    }
+
+    static func text(errno code: Int32) -> String {
+        String(cString: strerror(code))
     }
 }
 

@@ -186,47 +186,20 @@ extension ManifestWatcher {
                 entries = [Entry(path: "", failure: ENOTDIR)]
                 return
             }
-            let root = URL(fileURLWithPath: directory).resolvingSymlinksInPath().path
-            var visited: Set<String> = []
-            walk(directory, relative: "", root: root, depth: 0, maxFiles: maxFiles, visited: &visited)
-        }
-
-        private mutating func walk(_ absolute: String, relative: String, root: String, depth: Int, maxFiles: Int,
-                                   visited: inout Set<String>) {
-            guard depth <= 64 else { return }
-            let canonical = URL(fileURLWithPath: absolute).resolvingSymlinksInPath().path
-            guard canonical == root || canonical.hasPrefix(root.hasSuffix("/") ? root : root + "/"),
-                  visited.insert(canonical).inserted
-            else { return }
-            let names: [String]
-            do {
-                names = try FileManager.default.contentsOfDirectory(atPath: absolute)
-            } catch {
-                entries.append(Entry(path: relative + "/", failure: EACCES))
-                return
-            }
-            for name in names.sorted() where !name.hasPrefix(".") {
-                let childAbsolute = absolute.hasSuffix("/") ? absolute + name : absolute + "/" + name
-                let childRelative = relative.isEmpty ? name : relative + "/" + name
-                let isManifest = name.hasSuffix(".yaml") || name.hasSuffix(".yml")
-                var info = stat()
-                guard stat(childAbsolute, &info) == 0 else {
-                    if isManifest { entries.append(Entry(path: childRelative, failure: errno)) }
-                    continue
-                }
-                switch info.st_mode & S_IFMT {
-                case S_IFDIR:
-                    walk(childAbsolute, relative: childRelative, root: root, depth: depth + 1, maxFiles: maxFiles,
-                         visited: &visited)
-                case S_IFREG where isManifest:
-                    entries.append(Entry(path: childRelative, device: UInt64(info.st_dev), inode: UInt64(info.st_ino),
+            ManifestDirectoryWalk.walk(directory, maxFiles: maxFiles) { entry in
+                switch entry {
+                case .manifest(let relative, _, let info):
+                    entries.append(Entry(path: relative, device: UInt64(info.st_dev), inode: UInt64(info.st_ino),
                                          size: Int64(info.st_size), mode: UInt32(info.st_mode),
                                          modifiedSeconds: Int(info.st_mtim.tv_sec),
                                          modifiedNanoseconds: Int(info.st_mtim.tv_nsec)))
-                default:
-                    continue
+                case .unreadableManifest(let relative, let code):
+                    entries.append(Entry(path: relative, failure: code))
+                case .unreadableDirectory(let relative, let code):
+                    entries.append(Entry(path: relative + "/", failure: code))
+                case .tooDeep(let relative):
+                    entries.append(Entry(path: relative + "/", failure: ELOOP))
                 }
-                if entries.count > maxFiles { return }
             }
         }
     }
