@@ -16,6 +16,9 @@ final class UpstreamPool<Key: Hashable & Sendable> {
     let idleTimeout: TimeAmount
     let maxIdlePerKey: Int
     private var idle: [Key: [Idle]] = [:]
+    /// Channels whose close is already watched: a kept-alive connection goes back to the pool
+    /// after every exchange, and a callback per return would pile up on its close future.
+    private var watched: Set<ObjectIdentifier> = []
     private var closed = false
 
     init(eventLoop: EventLoop, idleTimeout: TimeAmount, maxIdlePerKey: Int) {
@@ -23,6 +26,9 @@ final class UpstreamPool<Key: Hashable & Sendable> {
         self.idleTimeout = idleTimeout
         self.maxIdlePerKey = maxIdlePerKey
     }
+
+    /// How many connections have their close watched (each once, however often returned).
+    var watchedCount: Int { watched.count }
 
     /// How many idle connections the pool holds.
     var idleCount: Int { idle.values.reduce(0) { $0 + $1.count } }
@@ -50,7 +56,13 @@ final class UpstreamPool<Key: Hashable & Sendable> {
             channel.close(promise: nil)
         }
         idle[key, default: []].append(Idle(channel: channel, timer: timer))
-        channel.closeFuture.assumeIsolated().whenComplete { [weak self] _ in self?.remove(channel, for: key) }
+        let id = ObjectIdentifier(channel)
+        if watched.insert(id).inserted {
+            channel.closeFuture.assumeIsolated().whenComplete { [weak self] _ in
+                self?.watched.remove(id)
+                self?.remove(channel, for: key)
+            }
+        }
     }
 
     /// Closes every idle connection; later `put`s close theirs.

@@ -41,6 +41,23 @@ struct UpstreamPoolTests {
         _ = try? second.finish()
     }
 
+    @Test("a connection returned after each of 10,000 exchanges is watched once: nothing piles up per request")
+    func returnedManyTimes() throws {
+        let loop = EmbeddedEventLoop()
+        let pool = UpstreamPool<String>(eventLoop: loop, idleTimeout: .seconds(30), maxIdlePerKey: 4)
+        let channel = try Self.connectedChannel(loop)
+        for _ in 0..<10_000 {
+            pool.put(channel, for: "a")
+            #expect(pool.take("a") === channel)
+        }
+        #expect(pool.watchedCount == 1)
+        pool.put(channel, for: "a")
+        _ = try? channel.finish()
+        loop.run()
+        #expect(pool.idleCount == 0)
+        #expect(pool.watchedCount == 0, "a closed connection is forgotten")
+    }
+
     @Test("an idle connection is closed and dropped after the idle timeout, not before")
     func idleTimeout() throws {
         let loop = EmbeddedEventLoop()
