@@ -57,6 +57,21 @@ bench-tls:
 	taskset -c 0 "$$($(SWIFT) build -c release --show-bin-path)/SwitchyardTLSBench" --results "$$results" && \
 	SWIFT="$(SWIFT)" bench/tls-baseline.sh "$$results"
 
+# `make bench`: the mesh benchmark (bench/mesh/run.sh; about 6 minutes). Installs what it needs
+# when missing (the `deps` packages, then haproxy, wrk, nghttp2-client and nginx), builds the
+# release binary, then runs the same mesh work (outbound proxy routing on x-request-id -> mTLS 1.3
+# -> inbound proxy -> static nginx backend) through Switchyard, nginx and HAProxy on loopback,
+# plus a direct connection, and writes bench/results/<date>.md. BENCH_BUILD_FLAGS are added to
+# `swift build` (e.g. --scratch-path DIR); SY_BENCH_* settings are in bench/mesh/run.sh.
+BENCH_BUILD_FLAGS ?=
+BENCH_PACKAGES := haproxy wrk nghttp2-client nginx python3 curl openssl iproute2
+.PHONY: bench
+bench: deps
+	@$(MAKE) --no-print-directory deps DEB_PACKAGES="$(BENCH_PACKAGES)"
+	@command -v $(SWIFT) >/dev/null || { echo "bench: no Swift toolchain: put swift on PATH, or under /opt/swift/usr/bin (swift.org/install)"; exit 1; }
+	$(SWIFT) build -c release --product switchyard $(BENCH_BUILD_FLAGS)
+	bench/mesh/run.sh "$$($(SWIFT) build -c release --product switchyard $(BENCH_BUILD_FLAGS) --show-bin-path)/switchyard"
+
 clean:
 	rm -rf .build
 
