@@ -263,8 +263,13 @@ final class HTTPProxyHandler: ChannelDuplexHandler, RemovableChannelHandler {
             return
         }
         exchange.reused = false
+        connectUpstream(target, for: exchange, on: context.eventLoop)
+    }
+
+    /// Opens a new HTTP/1 upstream connection to `target` for `exchange`.
+    private func connectUpstream(_ target: UpstreamTarget, for exchange: Exchange, on eventLoop: EventLoop) {
         let limits = headerLimits
-        connector.connect(target, inner: .http1, on: context.eventLoop) { channel in
+        connector.connect(target, inner: .http1, on: eventLoop) { channel in
             try channel.pipeline.syncOperations.addUpstreamHTTPHandlers(limits: limits)
         }.assumeIsolated().whenComplete { [weak self] result in
             guard let self else {
@@ -510,13 +515,7 @@ extension HTTPProxyHandler: UpstreamHTTPDelegate {
         guard let context else { return }
         exchange.attempts += 1
         exchange.reused = false
-        let limits = headerLimits
-        connector.connect(target, inner: .http1, on: context.eventLoop) { channel in
-            try channel.pipeline.syncOperations.addUpstreamHTTPHandlers(limits: limits)
-        }.assumeIsolated().whenComplete { [weak self] result in
-            guard let self else { return }
-            self.connected(result, exchange: exchange, target: target)
-        }
+        connectUpstream(target, for: exchange, on: context.eventLoop)
     }
 
     private func finish(context: ChannelHandlerContext, exchange: Exchange, upstream: UpstreamHTTPHandler,

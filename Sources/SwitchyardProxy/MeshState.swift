@@ -26,6 +26,11 @@ public final class MeshState: Sendable {
     /// The router over the snapshot in force.
     public var router: Router { current.withLockedValue { $0.router } }
 
+    /// The router in force and its generation, read together (one lock).
+    public var routerAndGeneration: (router: Router, generation: Int) {
+        current.withLockedValue { ($0.router, $0.generation) }
+    }
+
     /// The snapshot in force.
     public var snapshot: MeshSnapshot { router.snapshot }
 

@@ -20,6 +20,9 @@ final class OutboundHTTPPolicy: HTTPForwardingPolicy {
     let direction = TrafficDirection.outbound
     let isTLS = false
     private var routeCounters: [RouteCounterKey: Counter] = [:]
+    /// `originalDestination` resolved against the snapshot of `generation` (it changes only
+    /// with the snapshot, so it is not parsed again per request).
+    private var resolvedOriginal: (generation: Int, destination: Result<Destination, ProxyError>)?
     private var rng = SystemRandomNumberGenerator()
 
     private struct RouteCounterKey: Hashable {
@@ -52,13 +55,23 @@ final class OutboundHTTPPolicy: HTTPForwardingPolicy {
     }
 
     func plan(_ head: HTTPRequestHead) -> ForwardingPlan {
-        let router = mesh.router
+        let (router, generation) = mesh.routerAndGeneration
         let destination: Destination
         if let originalDestination {
-            do {
-                destination = try router.resolve(destination: originalDestination.description)
-            } catch {
-                return .answer(.malformedRequest("original destination \(originalDestination): \(error)"))
+            let resolution: Result<Destination, ProxyError>
+            if let cached = resolvedOriginal, cached.generation == generation {
+                resolution = cached.destination
+            } else {
+                do {
+                    resolution = .success(try router.resolve(destination: originalDestination.description))
+                } catch {
+                    resolution = .failure(.malformedRequest("original destination \(originalDestination): \(error)"))
+                }
+                resolvedOriginal = (generation, resolution)
+            }
+            switch resolution {
+            case .success(let resolved): destination = resolved
+            case .failure(let error): return .answer(error)
             }
         } else {
             switch IngressDestination.resolve(head: head, router: router) {
