@@ -4,7 +4,7 @@ export PATH := $(PATH):/opt/swift/usr/bin
 
 SWIFT ?= swift
 # Debian packages the build and the tests need (installed by `make deps` only when missing).
-DEB_PACKAGES := pkg-config libssl-dev libnghttp2-dev libcap-dev openssl nginx iptables iproute2 curl ca-certificates python3
+DEB_PACKAGES := pkg-config libssl-dev libnghttp2-dev libcap-dev openssl nginx iptables iproute2 curl ca-certificates python3 gdb
 
 .PHONY: all deps build release test unit-test conformance bench-router check-examples clean
 
@@ -30,7 +30,7 @@ release:
 # (its last line is the closing count).
 test: deps
 	$(SWIFT) build --build-tests
-	$(SWIFT) test
+	tools/swift-test-watchdog -- $(SWIFT) test
 	$(MAKE) --no-print-directory check-examples
 	$(MAKE) --no-print-directory conformance
 

@@ -56,8 +56,10 @@ let package = Package(
                 .product(name: "NIOConcurrencyHelpers", package: "swift-nio"),
                 .product(name: "Atomics", package: "swift-atomics"),
             ]),
+        // Child processes with posix_spawn and waitpid, none of our descriptors inherited (iptables tools, tests).
+        .target(name: "SwitchyardSubprocess"),
         // Original destination of redirected connections, iptables rule plans, capabilities.
-        .target(name: "SwitchyardInterception", dependencies: ["CLibcap"]),
+        .target(name: "SwitchyardInterception", dependencies: ["CLibcap", "SwitchyardSubprocess"]),
         // Listeners, protocol detection, HTTP/1 and HTTP/2, opaque TCP, pools, balancing.
         .target(
             name: "SwitchyardProxy",
@@ -87,14 +89,16 @@ let package = Package(
             dependencies: ["SwitchyardModel", "SwitchyardRouting"],
             path: "bench/router"),
 
+        // Shared by the test targets: `.dedicatedThread` for tests that block.
+        .target(name: "SwitchyardTestSupport", path: "Tests/Support"),
         .testTarget(name: "SwitchyardModelTests", dependencies: ["SwitchyardModel"]),
         .testTarget(name: "SwitchyardRoutingTests", dependencies: ["SwitchyardModel", "SwitchyardRouting"]),
         .testTarget(name: "SystemLibrariesTests", dependencies: ["COpenSSL", "CNGHTTP2", "CLibcap"]),
-        .testTarget(name: "SwitchyardInterceptionTests", dependencies: ["SwitchyardInterception"]),
+        .testTarget(name: "SwitchyardInterceptionTests", dependencies: ["SwitchyardInterception", "SwitchyardSubprocess", "SwitchyardTestSupport"]),
         .testTarget(
             name: "SwitchyardAdminTests",
             dependencies: [
-                "SwitchyardAdmin",
+                "SwitchyardAdmin", "SwitchyardSubprocess", "SwitchyardTestSupport",
                 .product(name: "NIOCore", package: "swift-nio"),
                 .product(name: "NIOPosix", package: "swift-nio"),
             ]),
@@ -110,17 +114,17 @@ let package = Package(
                 .product(name: "Logging", package: "swift-log"),
             ]),
         // Two `switchyard run` daemons on loopback as two nodes, with real apps, curl and PKI.
-        .testTarget(name: "IntegrationTests", dependencies: ["switchyard"]),
+        .testTarget(name: "IntegrationTests", dependencies: ["switchyard", "SwitchyardSubprocess", "SwitchyardTestSupport"]),
         .testTarget(
             name: "SwitchyardTLSTests",
             dependencies: [
-                "SwitchyardTLS", "COpenSSL",
+                "SwitchyardTLS", "COpenSSL", "SwitchyardSubprocess", "SwitchyardTestSupport",
                 .product(name: "NIOCore", package: "swift-nio"),
                 .product(name: "NIOEmbedded", package: "swift-nio"),
                 .product(name: "NIOPosix", package: "swift-nio"),
             ]),
         // Runs the built `switchyard` binary as a user would.
-        .testTarget(name: "CommandTests", dependencies: ["switchyard"]),
+        .testTarget(name: "CommandTests", dependencies: ["switchyard", "SwitchyardSubprocess", "SwitchyardTestSupport"]),
         // `make conformance`: the upstream Gateway API HTTPRoute conformance cases through the loader and router.
         .executableTarget(
             name: "switchyard-conformance",

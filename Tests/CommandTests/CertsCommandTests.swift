@@ -1,7 +1,9 @@
 import Foundation
 import Testing
+import SwitchyardSubprocess
+import SwitchyardTestSupport
 
-@Suite("switchyard certs")
+@Suite("switchyard certs", .dedicatedThread)
 struct CertsCommandTests {
     static let identity = "default.test.serviceaccount.identity.linkerd.cluster.local"
 
@@ -25,16 +27,8 @@ struct CertsCommandTests {
     static let openssl: String? = ["/usr/bin/openssl", "/usr/local/bin/openssl"].first { FileManager.default.isExecutableFile(atPath: $0) }
 
     static func runOpenSSL(_ arguments: [String]) throws -> (status: Int32, output: String) {
-        let process = Process()
-        process.executableURL = URL(fileURLWithPath: try #require(openssl))
-        process.arguments = arguments
-        let pipe = Pipe()
-        process.standardOutput = pipe
-        process.standardError = pipe
-        try process.run()
-        let data = pipe.fileHandleForReading.readDataToEndOfFile()
-        process.waitUntilExit()
-        return (process.terminationStatus, String(decoding: data, as: UTF8.self))
+        let result = try SpawnedProcess.run([try #require(openssl)] + arguments, errorOutput: .merged)
+        return (result.status, result.stdout)
     }
 
     /// The 32-hex-digit serial printed on the `serial` line of `certs issue`.

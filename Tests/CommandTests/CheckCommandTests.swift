@@ -1,7 +1,8 @@
 import Foundation
 import Testing
+import SwitchyardTestSupport
 
-@Suite("switchyard check")
+@Suite("switchyard check", .dedicatedThread)
 struct CheckCommandTests {
     @Test("the tutorial's manifests check clean and say what they hold")
     func tutorial() throws {

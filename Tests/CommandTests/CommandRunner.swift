@@ -1,29 +1,15 @@
 import Foundation
+import SwitchyardSubprocess
 
-/// Runs the built `switchyard` binary as a user would, capturing exit status and output.
-struct CommandResult {
-    var status: Int32
-    var stdout: String
-    var stderr: String
+/// How a command the tests ran ended: exit status (or 128 + signal) and what it printed.
+typealias CommandResult = SubprocessResult
 
+extension SubprocessResult {
     /// Runs the program at `path` to completion (with `environment` instead of this process's,
-    /// when given, and in `directory`, when given).
+    /// when given, and in `directory`, when given), as a user would.
     static func run(_ path: String, _ arguments: [String], environment: [String: String]? = nil,
                     directory: URL? = nil) throws -> CommandResult {
-        let process = Process()
-        process.executableURL = URL(fileURLWithPath: path)
-        process.arguments = arguments
-        if let directory { process.currentDirectoryURL = directory }
-        if let environment { process.environment = environment }
-        let out = Pipe(), err = Pipe()
-        process.standardOutput = out
-        process.standardError = err
-        try process.run()
-        let outData = out.fileHandleForReading.readDataToEndOfFile()
-        let errData = err.fileHandleForReading.readDataToEndOfFile()
-        process.waitUntilExit()
-        return CommandResult(status: process.terminationStatus, stdout: String(decoding: outData, as: UTF8.self),
-                             stderr: String(decoding: errData, as: UTF8.self))
+        try SpawnedProcess.run([path] + arguments, environment: environment, directory: directory?.path)
     }
 }
 

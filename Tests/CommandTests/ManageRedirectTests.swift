@@ -3,12 +3,13 @@ import Testing
 
 #if canImport(Glibc)
 import Glibc
+import SwitchyardTestSupport
 #endif
 
 /// `switchyard run --manage-redirect`: the daemon installs node-mode redirect rules for the
 /// meshed pods of its node and keeps them in step when the manifests change. Runs inside a
 /// network namespace of the test's own (never the root namespace's rules).
-@Suite("switchyard run --manage-redirect")
+@Suite("switchyard run --manage-redirect", .dedicatedThread)
 struct ManageRedirectTests {
     @Test("rules for the node's meshed pods are installed at start and follow a manifest edit",
           .timeLimit(.minutes(1)))

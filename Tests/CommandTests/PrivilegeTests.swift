@@ -3,12 +3,13 @@ import Testing
 
 #if canImport(Glibc)
 import Glibc
+import SwitchyardTestSupport
 #endif
 
 /// `switchyard run` started as root becomes the `--user` account, keeps only the capabilities
 /// its settings need and sets no_new_privs, in every thread: read from `/proc/PID/status` (and
 /// each `/proc/PID/task/TID/status`) of the running daemon. Needs root (CI runs as root).
-@Suite("switchyard run: least privilege", .serialized)
+@Suite("switchyard run: least privilege", .serialized, .dedicatedThread)
 struct PrivilegeTests {
     /// `cap_net_admin` is capability 12.
     static let netAdmin = "0000000000001000"

@@ -3,12 +3,13 @@ import Testing
 
 #if canImport(Glibc)
 import Glibc
+import SwitchyardTestSupport
 #endif
 
 /// `switchyard redirect` as a user runs it. Every run happens inside a network namespace of the
 /// test's own (`sy-cmd-<pid>-<random>`, `ip netns exec`, deleted when the test ends), so that
 /// not even a bug could change the root namespace's rules.
-@Suite("switchyard redirect")
+@Suite("switchyard redirect", .dedicatedThread)
 struct RedirectCommandTests {
     /// A fresh namespace with `lo` up, for the length of `body`.
     static func inNamespace<T>(_ body: (String) throws -> T) throws -> T {

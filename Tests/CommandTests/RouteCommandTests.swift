@@ -1,7 +1,8 @@
 import Foundation
 import Testing
+import SwitchyardTestSupport
 
-@Suite("switchyard route")
+@Suite("switchyard route", .dedicatedThread)
 struct RouteCommandTests {
     func json(_ args: [String]) throws -> [String: Any] {
         let r = try Switchyard.run(["route", "--manifests", "examples/podinfo", "--output", "json"] + args)

@@ -3,12 +3,14 @@ import Testing
 
 #if canImport(Glibc)
 import Glibc
+import SwitchyardSubprocess
+import SwitchyardTestSupport
 #endif
 
 /// `switchyard run` as a user starts it: what stops the start (invalid manifests, an unusable
 /// trust bundle) exits 1 saying why; a running daemon reloads on SIGHUP and on edits, serves
 /// /ready and /metrics, and drains on SIGTERM with exit 0.
-@Suite("switchyard run")
+@Suite("switchyard run", .dedicatedThread)
 struct RunCommandTests {
     /// Settings from `/dev/null` (none), so that a settings file on this machine cannot leak in;
     /// started as root, the daemon stays root (the tests' files are root's; PrivilegeTests
@@ -204,58 +206,38 @@ struct RunCommandTests {
 
     /// The body of `GET http://admin/path` (curl; any status).
     static func get(_ admin: String, _ path: String) throws -> String {
-        let process = Process()
-        process.executableURL = URL(fileURLWithPath: "/usr/bin/curl")
-        process.arguments = ["-s", "--max-time", "5", "http://\(admin)\(path)"]
-        let out = Pipe()
-        process.standardOutput = out
-        try process.run()
-        let data = out.fileHandleForReading.readDataToEndOfFile()
-        process.waitUntilExit()
-        return String(decoding: data, as: UTF8.self)
+        try SpawnedProcess.run(["/usr/bin/curl", "-s", "--max-time", "5", "http://\(admin)\(path)"]).stdout
     }
 
     /// A `switchyard run` in the background, its standard error collected as it comes.
     final class Daemon: @unchecked Sendable {
-        private let process = Process()
-        private let lock = NSLock()
-        private var collected = Data()  // guarded by lock
+        private let process: SpawnedProcess
 
         /// `launcher` runs the binary (e.g. `ip netns exec NS`); empty: run it directly.
         init(_ arguments: [String], launcher: [String] = []) throws {
-            if let program = launcher.first {
-                process.executableURL = URL(fileURLWithPath: program)
-                process.arguments = Array(launcher.dropFirst()) + [Switchyard.binary.path] + arguments
-            } else {
-                process.executableURL = Switchyard.binary
-                process.arguments = arguments
-            }
-            process.currentDirectoryURL = Switchyard.root
-            process.environment = ProcessInfo.processInfo.environment
+            let environment = ProcessInfo.processInfo.environment
                 .filter { !$0.key.hasPrefix("SWITCHYARD_") && $0.key != "NOTIFY_SOCKET" }
                 .merging(RunCommandTests.environment) { $1 }
-            let err = Pipe()
-            process.standardError = err
-            process.standardOutput = FileHandle.nullDevice
-            err.fileHandleForReading.readabilityHandler = { [weak self] handle in
-                let data = handle.availableData
-                self?.lock.withLock { self?.collected.append(data) }
-            }
-            try process.run()
+            process = try SpawnedProcess(launcher + [Switchyard.binary.path] + arguments, label: "switchyard",
+                                         environment: environment, directory: Switchyard.root.path)
         }
 
-        var stderr: String { lock.withLock { String(decoding: collected, as: UTF8.self) } }
+        deinit { process.removeFiles() }
+
+        /// What it logged so far.
+        var stderr: String { process.stderr }
+        private var collected: Data { (try? Data(contentsOf: process.stderrURL)) ?? Data() }
 
         /// The daemon's PID (the same after it re-executes itself to drop privileges).
-        var pid: Int32 { process.processIdentifier }
+        var pid: Int32 { process.pid }
 
         /// Waits (30 s at most: the machine is shared and tests run in parallel) for `text` in standard error after what was there when called
         /// (or anywhere, with `orAlready`).
         func waitFor(_ text: String, orAlready: Bool = false) throws {
-            let start = orAlready ? 0 : lock.withLock { collected.count }
+            let start = orAlready ? 0 : collected.count
             let deadline = Date().addingTimeInterval(30)
             while Date() < deadline {
-                let seen = lock.withLock { String(decoding: collected.suffix(from: start), as: UTF8.self) }
+                let seen = String(decoding: collected.dropFirst(start), as: UTF8.self)
                 if seen.contains(text) { return }
                 guard process.isRunning else { break }
                 usleep(20_000)
@@ -272,18 +254,15 @@ struct RunCommandTests {
             return String(field.dropFirst("admin=".count))
         }
 
-        func signal(_ number: Int32) { kill(process.processIdentifier, number) }
+        func signal(_ number: Int32) { process.signal(number) }
 
+        /// Waits (60 s at most) for it to exit; its exit status, or 128 + the signal that
+        /// ended it (-1: still running).
         func waitForExit() -> Int32 {
-            process.waitUntilExit()
-            return process.terminationStatus
+            _ = process.waitForExitBlocking(timeout: 60)
+            return process.exitStatus ?? -1
         }
 
-        func stop() {
-            if process.isRunning {
-                kill(process.processIdentifier, SIGKILL)
-                process.waitUntilExit()
-            }
-        }
+        func stop() { process.kill() }
     }
 }

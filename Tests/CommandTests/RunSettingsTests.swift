@@ -1,10 +1,11 @@
 import Foundation
 import Testing
+import SwitchyardTestSupport
 
 /// `switchyard run`'s settings: flags, `SWITCHYARD_*` variables, `switchyard.yaml`, defaults,
 /// their precedence (seen through the hidden `--print-settings`) and their errors (exit 1,
 /// each naming where the bad value was written).
-@Suite("switchyard run settings")
+@Suite("switchyard run settings", .dedicatedThread)
 struct RunSettingsTests {
     /// `run --print-settings` with these arguments, variables and settings file; the settings
     /// object, or nil (with the result) when it failed.

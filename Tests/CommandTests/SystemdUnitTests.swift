@@ -3,13 +3,15 @@ import Testing
 
 #if canImport(Glibc)
 import Glibc
+import SwitchyardSubprocess
+import SwitchyardTestSupport
 #endif
 
 /// What runs the daemon on a node: `make install` into a temporary root, `systemd-analyze verify`
 /// on the units it installed; sd_notify from a running daemon to a datagram socket the test
 /// binds (READY, WATCHDOG, RELOADING, STOPPING, each from the main PID); and the certificate
 /// renewal script the timer runs.
-@Suite("systemd: units, install, sd_notify, renewal")
+@Suite("systemd: units, install, sd_notify, renewal", .dedicatedThread)
 struct SystemdUnitTests {
     static let units = ["switchyard.service", "switchyard-certs.service", "switchyard-certs.timer"]
 
@@ -195,33 +197,28 @@ struct SystemdUnitTests {
     /// `switchyard run` over a RunCommandTests world through `/bin/sh -c` (so that `prelude` can
     /// set variables to the PID the daemon will have), with `NOTIFY_SOCKET` and `environment`.
     final class NotifiedDaemon {
-        let process = Process()
-        let log: URL
+        let process: SpawnedProcess
 
         init(world: URL, socket: NotifySocket, environment: [String: String], prelude: String = "") throws {
-            log = world.appendingPathComponent("daemon.log")
-            _ = FileManager.default.createFile(atPath: log.path, contents: nil)
-            process.executableURL = URL(fileURLWithPath: "/bin/sh")
-            process.arguments = ["-c", prelude + #"exec "$0" "$@""#, Switchyard.binary.path] + RunCommandTests.arguments(world)
-            process.environment = ProcessInfo.processInfo.environment
+            let merged = ProcessInfo.processInfo.environment
                 .filter { !$0.key.hasPrefix("SWITCHYARD_") && !$0.key.hasPrefix("WATCHDOG_") && $0.key != "NOTIFY_SOCKET" }
                 .merging(RunCommandTests.environment) { $1 }
                 .merging(["NOTIFY_SOCKET": socket.path]) { $1 }
                 .merging(environment) { $1 }
-            process.standardOutput = FileHandle.nullDevice
-            process.standardError = try FileHandle(forWritingTo: log)
-            try process.run()
+            process = try SpawnedProcess(["/bin/sh", "-c", prelude + #"exec "$0" "$@""#, Switchyard.binary.path] + RunCommandTests.arguments(world),
+                                         label: "switchyard", environment: merged, outputDirectory: world)
         }
 
-        var pid: Int32 { process.processIdentifier }
-        var stderr: String { (try? String(contentsOf: log, encoding: .utf8)) ?? "" }
+        var pid: Int32 { process.pid }
+        var stderr: String { process.stderr }
 
-        func stop() {
-            if process.isRunning {
-                kill(pid, SIGKILL)
-                process.waitUntilExit()
-            }
+        /// Waits (60 s at most) for it to exit; its exit status (-1: still running).
+        func waitForExit() -> Int32 {
+            _ = process.waitForExitBlocking(timeout: 60)
+            return process.exitStatus ?? -1
         }
+
+        func stop() { process.kill() }
     }
 
     @Test("READY=1 once serving, WATCHDOG=1 every WATCHDOG_USEC/2, RELOADING=1 then READY=1 around SIGHUP, STOPPING=1; all from the main PID",
@@ -256,8 +253,7 @@ struct SystemdUnitTests {
         kill(daemon.pid, SIGTERM)
         let stopping = socket.receive(until: { $0 != "WATCHDOG=1" }, within: 10, seen: &seen)
         #expect(stopping?.message == "STOPPING=1", "\(seen.map(\.message))")
-        daemon.process.waitUntilExit()
-        #expect(daemon.process.terminationStatus == 0, "\(daemon.stderr)")
+        #expect(daemon.waitForExit() == 0, "\(daemon.stderr)")
 
         // NotifyAccess=main: systemd accepts only the main PID's messages; after the re-exec
         // that drops privileges it is still the PID systemd started.
@@ -284,7 +280,7 @@ struct SystemdUnitTests {
         let ping = socket.receive(until: { $0 == "WATCHDOG=1" }, within: 0.8, seen: &seen)
         #expect((ping != nil) == pings, "\(rule): \(seen.map(\.message))")
         kill(daemon.pid, SIGTERM)
-        daemon.process.waitUntilExit()
+        _ = daemon.waitForExit()
     }
 
     // MARK: - switchyard-renew-certs

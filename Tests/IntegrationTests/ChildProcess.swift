@@ -1,23 +1,35 @@
 import Foundation
+import SwitchyardSubprocess
 
 /// How a finished command ended, with what it printed.
-struct CommandResult: CustomStringConvertible {
-    var status: Int32
-    var stdout: String
-    var stderr: String
-
-    var description: String { "exit \(status)\nstdout:\n\(stdout)\nstderr:\n\(stderr)" }
-}
+typealias CommandResult = SubprocessResult
 
 /// Something went wrong running a child process.
 struct ChildProcessError: Error, CustomStringConvertible {
     var description: String
 }
 
+extension SpawnedProcess {
+    /// Starts `arguments` with output in `<outputDir>/<label>-<n>.{out,err}`.
+    convenience init(_ arguments: [String], outputDir: URL, label: String, environment: [String: String]? = nil,
+                     directory: String? = nil) throws {
+        try self.init(arguments, label: label, environment: environment, directory: directory, outputDirectory: outputDir)
+    }
+
+    /// Runs `arguments` to completion; kills it and throws after `timeout` seconds.
+    static func run(_ arguments: [String], outputDir: URL, label: String, timeout: Double = 20) async throws -> CommandResult {
+        let child = try SpawnedProcess(arguments, outputDir: outputDir, label: label)
+        guard await child.waitForExit(timeout: timeout) else {
+            child.kill()
+            throw ChildProcessError(description: "\(label) did not finish in \(timeout) s: \(arguments.joined(separator: " "))\n\(child.stderr)")
+        }
+        return child.result()
+    }
+}
+
 /// A child process whose stdout and stderr go to files (no pipes to fill up), that can be
 /// waited for with a deadline, signalled and killed. Spawned with `posix_spawn` and reaped
-/// with `waitpid` (`SpawnedProcess`), never with Foundation's `Process`, which also waits for
-/// whatever inherited its descriptors (a daemon another test started at the same moment).
+/// with `waitpid` (`SpawnedProcess`, whose comment says why never Foundation's `Process`).
 final class ChildProcess: @unchecked Sendable {
     let label: String
     let stdoutURL: URL

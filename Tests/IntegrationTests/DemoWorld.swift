@@ -2,6 +2,7 @@
 import Glibc
 #endif
 import Foundation
+import SwitchyardSubprocess
 import Testing
 
 /// `make demo`'s world, built by the demo's own script (`demo/world.sh`) for a test: network

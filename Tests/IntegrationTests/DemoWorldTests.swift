@@ -1,12 +1,13 @@
 import Foundation
 import Testing
+import SwitchyardTestSupport
 
 /// `make demo`'s world as a test (`DemoWorld`: demo/world.sh with the tests' binary): real
 /// network namespaces, the rules of `switchyard redirect install --mode node` on both nodes,
 /// the tutorial's manifests, and more than the demo shows: the redirect carried the frontend's
 /// plain connection, a deleted HTTPRoute is let go of live, certificates rotate under traffic
 /// without losing a request, and an unmeshed pod still gets through.
-@Suite("make demo's world: two node namespaces, redirect rules, the tutorial", .serialized)
+@Suite("make demo's world: two node namespaces, redirect rules, the tutorial", .serialized, .dedicatedThread)
 struct DemoWorldTests {
     static let identity = DemoWorld.identity
     static let outboundRule = (chain: "SWITCHYARD_NODE_OUTBOUND", comment: "to the outbound listener")

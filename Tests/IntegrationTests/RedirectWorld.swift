@@ -2,6 +2,7 @@
 import Glibc
 #endif
 import Foundation
+import SwitchyardSubprocess
 import Testing
 
 /// One node with real interception, in a network namespace of its own (`sy-rd-<pid>-<random>`):
@@ -309,17 +310,14 @@ final class RedirectWorld: @unchecked Sendable {
     private func deleteNamespace() {
         for child in children where child.isRunning { Glibc.kill(child.pid, SIGKILL) }
         guard namespaceCreated else { return }
-        let delete = Process()
-        delete.executableURL = URL(fileURLWithPath: "/usr/sbin/ip")
-        delete.arguments = ["netns", "delete", namespace]
+        var status: Int32 = -1
         do {
-            try delete.run()
-            delete.waitUntilExit()
+            status = try SpawnedProcess.run(["/usr/sbin/ip", "netns", "delete", namespace], timeout: 30).status
         } catch {
             Issue.record("could not delete network namespace \(namespace): \(error)")
         }
         if FileManager.default.fileExists(atPath: "/var/run/netns/\(namespace)") {
-            Issue.record("network namespace \(namespace) is still there after ip netns delete (exit \(delete.terminationStatus))")
+            Issue.record("network namespace \(namespace) is still there after ip netns delete (exit \(status))")
         }
     }
 }

@@ -3,6 +3,8 @@ import NIOCore
 import NIOPosix
 import Testing
 import SwitchyardAdmin
+import SwitchyardSubprocess
+import SwitchyardTestSupport
 
 /// What curl saw: the status line's code, the headers (lower-cased names) and the body.
 private struct CurlResult {
@@ -14,16 +16,8 @@ private struct CurlResult {
 
 /// Runs curl against the server; `paths` in one invocation reuse one connection when they can.
 private func curl(_ arguments: [String]) throws -> (output: String, exitCode: Int32) {
-    let process = Process()
-    process.executableURL = URL(fileURLWithPath: "/usr/bin/curl")
-    process.arguments = ["--silent", "--show-error", "--max-time", "10"] + arguments
-    let pipe = Pipe()
-    process.standardOutput = pipe
-    process.standardError = FileHandle.nullDevice
-    try process.run()
-    let data = pipe.fileHandleForReading.readDataToEndOfFile()
-    process.waitUntilExit()
-    return (String(decoding: data, as: UTF8.self), process.terminationStatus)
+    let result = try SpawnedProcess.run(["/usr/bin/curl", "--silent", "--show-error", "--max-time", "10"] + arguments)
+    return (result.stdout, result.status)
 }
 
 private func get(_ url: String, method: String = "GET", extra: [String] = []) throws -> CurlResult {
@@ -61,7 +55,7 @@ private func withServer(
     try await server.close()
 }
 
-@Suite("Admin HTTP server over loopback")
+@Suite("Admin HTTP server over loopback", .dedicatedThread)
 struct AdminServerTests {
     @Test func liveAnswersAtOnce() async throws {
         try await withServer { base in

@@ -1,6 +1,7 @@
 import Glibc
 import Testing
 import SwitchyardAdmin
+import SwitchyardTestSupport
 
 /// A real `AF_UNIX` `SOCK_DGRAM` socket bound by the test, standing in for systemd.
 private final class DatagramListener {
@@ -46,7 +47,7 @@ private func uniqueName(_ prefix: String) -> String {
     "\(prefix)-\(getpid())-\(UInt32.random(in: 0...UInt32.max))"
 }
 
-@Suite("sd_notify")
+@Suite("sd_notify", .dedicatedThread)
 struct SystemdNotifierTests {
     @Test func sendsEachStateToAPathSocket() throws {
         let path = "/tmp/" + uniqueName("sy-notify") + ".sock"

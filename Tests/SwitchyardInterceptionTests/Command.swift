@@ -1,4 +1,5 @@
 import Foundation
+import SwitchyardSubprocess
 
 /// Runs a program to completion (no shell), for `ip` and `iptables` in the namespace tests.
 struct Command {
@@ -15,20 +16,10 @@ struct Command {
     /// Throws `Failure` (with that output) on a non-zero exit status.
     @discardableResult
     static func run(_ arguments: [String]) throws -> String {
-        let process = Process()
-        process.executableURL = URL(fileURLWithPath: arguments[0])
-        process.arguments = Array(arguments.dropFirst())
-        let pipe = Pipe()
-        process.standardOutput = pipe
-        process.standardError = pipe
-        process.standardInput = FileHandle.nullDevice
-        try process.run()
-        let data = pipe.fileHandleForReading.readDataToEndOfFile()
-        process.waitUntilExit()
-        let output = String(decoding: data, as: UTF8.self)
-        guard process.terminationStatus == 0 else {
-            throw Failure(command: arguments, status: process.terminationStatus, output: output)
+        let result = try SpawnedProcess.run(arguments, errorOutput: .merged)
+        guard result.status == 0 else {
+            throw Failure(command: arguments, status: result.status, output: result.stdout)
         }
-        return output
+        return result.stdout
     }
 }

@@ -16,8 +16,9 @@ import Glibc
 import Foundation
 import SwitchyardInterception
 import Testing
+import SwitchyardTestSupport
 
-@Suite("redirect rules capture pod traffic: plain connect() lands on the proxy's listeners with the original destination")
+@Suite("redirect rules capture pod traffic: plain connect() lands on the proxy's listeners with the original destination", .dedicatedThread)
 struct IPTablesCaptureTests {
     static let prefix = IPTablesNamespaceTests.prefix
     static let ports = IPTablesPorts()

@@ -8,8 +8,9 @@ import Glibc
 import Foundation
 import SwitchyardInterception
 import Testing
+import SwitchyardTestSupport
 
-@Suite("IPTablesApplier: install, install again, show, remove, in a network namespace")
+@Suite("IPTablesApplier: install, install again, show, remove, in a network namespace", .dedicatedThread)
 struct IPTablesNamespaceTests {
     static let prefix = "sy-ipt-\(getpid())"
 

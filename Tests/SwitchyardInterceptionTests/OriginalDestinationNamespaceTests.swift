@@ -17,8 +17,9 @@ import Glibc
 import Foundation
 import SwitchyardInterception
 import Testing
+import SwitchyardTestSupport
 
-@Suite("SO_ORIGINAL_DST through iptables REDIRECT in a network namespace")
+@Suite("SO_ORIGINAL_DST through iptables REDIRECT in a network namespace", .dedicatedThread)
 struct OriginalDestinationNamespaceTests {
     /// The iptables backend that installs the rules; both must work inside a namespace.
     enum Backend: String, CaseIterable, Sendable, CustomTestStringConvertible {

@@ -20,10 +20,11 @@ struct ProxyDaemonLifecycleTests {
             try await idle.send(RawHTTPClient.request("GET", "/", host: "slow.test:8080"))
             #expect(try await idle.readResponse().status == 200)
             let busy = try await world.client()
-            try await busy.send(RawHTTPClient.request("GET", "/slow?ms=1500", host: "slow.test:8080"))
-            #expect(await eventually { backend.heads.contains { $0.uri == "/slow?ms=1500" } })
+            try await busy.send(RawHTTPClient.request("GET", "/slow?ms=6000", host: "slow.test:8080"))
+            #expect(await eventually { backend.heads.contains { $0.uri == "/slow?ms=6000" } })
 
-            let shutdown = Task { await daemon.shutdown(gracePeriod: .seconds(10)) }
+            // 6 s: long enough that the drain starts before the answer, even on a busy machine.
+            let shutdown = Task { await daemon.shutdown(gracePeriod: .seconds(20)) }
             // New connections are refused once the listener is closed (while the request is still in flight).
             let refused = await eventually(timeout: .seconds(3)) {
                 !(tryConnect(outbound))
@@ -31,7 +32,7 @@ struct ProxyDaemonLifecycleTests {
             #expect(refused, "the outbound listener still accepts connections during the drain")
             #expect(await idle.waitForClose(), "an idle connection is closed at once")
 
-            let response = try await busy.readResponse(timeout: .seconds(10))
+            let response = try await busy.readResponse(timeout: .seconds(20))
             #expect(response.status == 200)
             #expect(response.body == "slow")
             #expect(response.header("connection")?.lowercased() == "close", "the drained connection says it closes")

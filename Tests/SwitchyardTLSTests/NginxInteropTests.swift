@@ -13,8 +13,10 @@ import NIOCore
 import NIOPosix
 import SwitchyardTLS
 import Testing
+import SwitchyardSubprocess
+import SwitchyardTestSupport
 
-@Suite("TLS interop with nginx (ssl_verify_client on)")
+@Suite("TLS interop with nginx (ssl_verify_client on)", .dedicatedThread)
 struct NginxInteropTests {
     let web = TLSTestPKI.identity("web")
     /// nginx presents its own identity for this name...
@@ -271,10 +273,10 @@ final class NginxProcess: @unchecked Sendable {
 
     let directory: String
     let port: Int
-    private let process: Process
+    private let process: SpawnedProcess
     private let watchdog: InteropWatchdog
 
-    private init(directory: String, port: Int, process: Process) {
+    private init(directory: String, port: Int, process: SpawnedProcess) {
         self.directory = directory
         self.port = port
         self.process = process
@@ -283,7 +285,7 @@ final class NginxProcess: @unchecked Sendable {
 
     /// What nginx wrote to `error.log` (and stderr, before it read its configuration).
     var errorLog: String {
-        ["stderr.log", "error.log"].compactMap { try? String(contentsOfFile: directory + "/" + $0, encoding: .utf8) }.joined()
+        process.stderr + ((try? String(contentsOfFile: directory + "/error.log", encoding: .utf8)) ?? "")
     }
 
     /// Writes `<directory>/nginx.conf` from `configuration(port)` and runs nginx on it until
@@ -298,16 +300,9 @@ final class NginxProcess: @unchecked Sendable {
             let port = try freeLoopbackPort()
             let conf = directory + "/nginx.conf"
             try configuration(port).write(toFile: conf, atomically: true, encoding: .utf8)
-            for name in ["stderr.log", "error.log"] {
-                _ = FileManager.default.createFile(atPath: directory + "/" + name, contents: nil)
-            }
-            let process = Process()
-            process.executableURL = URL(fileURLWithPath: executable)
-            process.arguments = ["-p", directory + "/", "-c", conf]
-            process.standardInput = FileHandle.nullDevice
-            process.standardOutput = FileHandle.nullDevice
-            process.standardError = FileHandle(forWritingAtPath: directory + "/stderr.log")
-            try process.run()
+            _ = FileManager.default.createFile(atPath: directory + "/error.log", contents: nil)
+            let process = try SpawnedProcess([executable, "-p", directory + "/", "-c", conf], label: "nginx",
+                                             outputDirectory: URL(fileURLWithPath: directory))
             let nginx = NginxProcess(directory: directory, port: port, process: process)
             let deadline = Date().addingTimeInterval(20)
             while process.isRunning && Date() < deadline {
@@ -325,7 +320,7 @@ final class NginxProcess: @unchecked Sendable {
     /// error log line by line, unbuffered, so nothing it logged is lost.
     func stop() {
         watchdog.kill()
-        process.waitUntilExit()
+        _ = process.waitForExitBlocking(timeout: 30)
     }
 
     /// A port on 127.0.0.1 nothing listens on: bind port 0, read what the kernel chose, close.

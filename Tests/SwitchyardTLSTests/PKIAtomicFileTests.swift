@@ -1,8 +1,9 @@
 import Foundation
 import Testing
 import SwitchyardTLS
+import SwitchyardTestSupport
 
-@Suite("AtomicFile")
+@Suite("AtomicFile", .dedicatedThread)
 struct PKIAtomicFileTests {
     @Test("writes the bytes with exactly the mode asked for (the umask does not apply), and nothing else", arguments: [
         mode_t(0o600), 0o644, 0o640, 0o444,

@@ -1,9 +1,10 @@
 import Foundation
 import Testing
 import SwitchyardTLS
+import SwitchyardTestSupport
 
 /// The real `openssl` command as an independent judge of what the dev PKI writes.
-@Suite("PKI checked by the openssl command", .enabled(if: PKITest.openssl != nil, "needs the openssl command"))
+@Suite("PKI checked by the openssl command", .enabled(if: PKITest.openssl != nil, "needs the openssl command"), .dedicatedThread)
 struct PKIOpenSSLCommandTests {
     /// A CA directory and a workload directory issued from it, in `scratch`.
     static func issue(into scratch: PKIScratch, identity: String = PKITest.identity) throws -> (PKIDirectory, PKIWorkloadDirectory) {

@@ -1,6 +1,7 @@
 import Foundation
 import Testing
 @testable import SwitchyardTLS
+import SwitchyardSubprocess
 
 /// A fresh directory under the temporary directory, for one test; `remove()` it when done.
 struct PKIScratch {
@@ -48,16 +49,7 @@ enum PKITest {
 
     /// Runs `openssl arguments...`, returning its exit status and stdout + stderr.
     static func runOpenSSL(_ arguments: [String], in directory: String) throws -> (status: Int32, output: String) {
-        let process = Process()
-        process.executableURL = URL(fileURLWithPath: try #require(openssl))
-        process.arguments = arguments
-        process.currentDirectoryURL = URL(fileURLWithPath: directory)
-        let pipe = Pipe()
-        process.standardOutput = pipe
-        process.standardError = pipe
-        try process.run()
-        let data = pipe.fileHandleForReading.readDataToEndOfFile()
-        process.waitUntilExit()
-        return (process.terminationStatus, String(decoding: data, as: UTF8.self))
+        let result = try SpawnedProcess.run([try #require(openssl)] + arguments, directory: directory, errorOutput: .merged)
+        return (result.status, result.stdout)
     }
 }

@@ -10,11 +10,13 @@ import NIOCore
 import NIOPosix
 import SwitchyardTLS
 import Testing
+import SwitchyardSubprocess
+import SwitchyardTestSupport
 
 /// Where the `openssl` command is, if installed.
 let tlsInteropOpenSSL: String? = ["/usr/bin/openssl", "/usr/local/bin/openssl"].first { FileManager.default.isExecutableFile(atPath: $0) }
 
-@Suite("TLS interop with the openssl command", .enabled(if: tlsInteropOpenSSL != nil, "needs the openssl command"))
+@Suite("TLS interop with the openssl command", .enabled(if: tlsInteropOpenSSL != nil, "needs the openssl command"), .dedicatedThread)
 struct TLSInteropTests {
     static var openssl: String? { tlsInteropOpenSSL }
 
@@ -72,22 +74,11 @@ struct TLSInteropTests {
 
     /// Runs `openssl arguments...` with `input` on stdin; killed after 10 s if still running.
     private func runProcess(_ arguments: [String], input: String) throws -> (status: Int32, output: String) {
-        let process = Process()
-        process.executableURL = URL(fileURLWithPath: try #require(Self.openssl))
-        process.arguments = arguments
-        let output = Pipe(), stdin = Pipe()
-        process.standardOutput = output
-        process.standardError = output
-        process.standardInput = stdin
-        try process.run()
-        let watchdog = InteropWatchdog(process, after: 60)
-        defer { watchdog.kill() }
-        // With -ign_eof, s_client stays until our server closes (after its greeting).
-        stdin.fileHandleForWriting.write(Data(input.utf8))
-        try stdin.fileHandleForWriting.close()
-        let data = output.fileHandleForReading.readDataToEndOfFile()
-        process.waitUntilExit()
-        return (process.terminationStatus, String(decoding: data, as: UTF8.self))
+        // With -ign_eof, s_client stays until our server closes (after its greeting); killed
+        // after 60 s.
+        let result = try SpawnedProcess.run([try #require(Self.openssl)] + arguments, input: input, errorOutput: .merged,
+                                            timeout: 60)
+        return (result.status, result.stdout)
     }
 
     /// Our server on 127.0.0.1 (greets the client by identity, then closes); `openssl s_client`
@@ -203,27 +194,22 @@ struct TLSInteropTests {
         defer { serverFiles.remove() }
         let clientFiles = try Files(pki: pki, credential: pki.credential(web))
         defer { clientFiles.remove() }
-        let process = Process()
-        process.executableURL = URL(fileURLWithPath: try #require(Self.openssl))
-        process.arguments = [
+        // Standard input held open: s_server ends its connection at end of input.
+        let process = try SpawnedProcess([
+            try #require(Self.openssl),
             "s_server", "-accept", "127.0.0.1:0", "-naccept", "1", "-tls1_3", "-Verify", "1", "-verify_return_error",
             "-CAfile", clientFiles.path("anchor.pem"), "-cert", serverFiles.path("leaf.pem"),
             "-cert_chain", serverFiles.path("chain.pem"), "-key", serverFiles.path("key.pem"),
-        ]
-        let output = Pipe()
-        process.standardOutput = output
-        process.standardError = output
-        process.standardInput = Pipe()
-        try process.run()
+        ], input: .heldOpen, errorOutput: .merged)
+        defer { process.removeFiles() }
         // Never hang the suite on a stuck s_server: kill it (our own child) after 60 s.
         let watchdog = InteropWatchdog(process, after: 60)
         defer { watchdog.kill() }
         // s_server prints "ACCEPT 127.0.0.1:<port>" once it listens.
-        var printed = ""
-        while !printed.contains("ACCEPT") {
-            let chunk = output.fileHandleForReading.availableData
-            if chunk.isEmpty { break }
-            printed += String(decoding: chunk, as: UTF8.self)
+        var printed = process.stdout
+        while !printed.contains("ACCEPT") && process.isRunning {
+            try await Task.sleep(for: .milliseconds(10))
+            printed = process.stdout
         }
         let portText = try #require(printed.split(separator: "\n").first { $0.hasPrefix("ACCEPT") }?.split(separator: ":").last, "\(printed)")
         let port = try #require(Int(portText.trimmingCharacters(in: .whitespaces)))
@@ -255,9 +241,8 @@ struct TLSInteropTests {
             try? await group.shutdownGracefully()
             throw error
         }
-        process.waitUntilExit()
-        printed += String(decoding: output.fileHandleForReading.readDataToEndOfFile(), as: UTF8.self)
-        return (seen, printed)
+        _ = await process.waitForExit(timeout: 60)
+        return (seen, process.stdout)
     }
 
     @Test("our client against openssl s_server -Verify 1: succeeds, both identities verified")
@@ -316,10 +301,10 @@ func interopDeadline<Value: Sendable>(_ promise: EventLoopPromise<Value>, _ time
 /// spawning thread's signal mask, which here blocks SIGTERM (nginx showed `SigBlk:
 /// fffffffe3bfbea27` in /proc), so SIGTERM would stay pending and the child would run on.
 final class InteropWatchdog: @unchecked Sendable {
-    private let process: Process
+    private let process: SpawnedProcess
     private let lock = NSLock()
 
-    init(_ process: Process, after seconds: Double? = nil) {
+    init(_ process: SpawnedProcess, after seconds: Double? = nil) {
         self.process = process
         if let seconds {
             DispatchQueue.global().asyncAfter(deadline: .now() + seconds) { [self] in kill() }
@@ -329,6 +314,6 @@ final class InteropWatchdog: @unchecked Sendable {
     func kill() {
         lock.lock()
         defer { lock.unlock() }
-        if process.isRunning { _ = Glibc.kill(process.processIdentifier, SIGKILL) }
+        process.signal(SIGKILL)
     }
 }
