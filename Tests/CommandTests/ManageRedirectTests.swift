@@ -12,7 +12,7 @@ import SwitchyardTestSupport
 @Suite("switchyard run --manage-redirect", .dedicatedThread)
 struct ManageRedirectTests {
     @Test("rules for the node's meshed pods are installed at start and follow a manifest edit",
-          .timeLimit(.minutes(1)))
+          .timeLimit(.minutes(3)))
     func rulesFollowManifests() throws {
         let world = try RunCommandTests.world()
         defer { try? FileManager.default.removeItem(at: world) }
@@ -27,7 +27,7 @@ struct ManageRedirectTests {
             let daemon = try RunCommandTests.Daemon(arguments + ["--manage-redirect"],
                                                     launcher: ["/usr/sbin/ip", "netns", "exec", namespace])
             defer { daemon.stop() }
-            try daemon.waitFor("redirect rules installed", orAlready: true)
+            try daemon.waitFor("redirect rules installed")
             func rules() throws -> String { try RedirectCommandTests.exec(["iptables-save", "-t", "nat"], in: namespace) }
             let first = try rules()
             #expect(first.contains("-A SWITCHYARD_PREROUTING -s 10.244.2.20/32 -p tcp"), "\(first)")

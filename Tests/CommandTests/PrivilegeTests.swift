@@ -109,7 +109,7 @@ struct PrivilegeTests {
     }
 
     @Test("node mode without --ingress-mode: the user's uid, cap_net_admin only, no_new_privs, same PID",
-          .timeLimit(.minutes(1)))
+          .timeLimit(.minutes(3)))
     func nodeModeKeepsNetAdmin() throws {
         try #require(geteuid() == 0, "the privilege tests start the daemon as root")
         let user = try TestUser()
@@ -121,7 +121,7 @@ struct PrivilegeTests {
         #expect(!log.contains("warning"), "\(log)")
     }
 
-    @Test("--ingress-mode needs no capability at all", .timeLimit(.minutes(1)))
+    @Test("--ingress-mode needs no capability at all", .timeLimit(.minutes(3)))
     func ingressModeKeepsNothing() throws {
         try #require(geteuid() == 0, "the privilege tests start the daemon as root")
         let user = try TestUser()
@@ -132,7 +132,7 @@ struct PrivilegeTests {
         #expect(log.contains("running as uid \(user.uid) (\(user.name)), capabilities: none"), "\(log)")
     }
 
-    @Test("--user root stays root, still with cap_net_admin only", .timeLimit(.minutes(1)))
+    @Test("--user root stays root, still with cap_net_admin only", .timeLimit(.minutes(3)))
     func rootStaysRoot() throws {
         try #require(geteuid() == 0, "the privilege tests start the daemon as root")
         let world = try RunCommandTests.world()

@@ -222,7 +222,7 @@ struct SystemdUnitTests {
     }
 
     @Test("READY=1 once serving, WATCHDOG=1 every WATCHDOG_USEC/2, RELOADING=1 then READY=1 around SIGHUP, STOPPING=1; all from the main PID",
-          .timeLimit(.minutes(1)))
+          .timeLimit(.minutes(3)))
     func notifications() throws {
         let world = try RunCommandTests.world()
         defer { try? FileManager.default.removeItem(at: world) }
@@ -261,7 +261,7 @@ struct SystemdUnitTests {
     }
 
     @Test("WATCHDOG_PID per sd_watchdog_enabled(3): pings when unset or this PID, none for another PID or without WATCHDOG_USEC",
-          .timeLimit(.minutes(1)),
+          .timeLimit(.minutes(3)),
           arguments: [
             ("WATCHDOG_PID unset", ["WATCHDOG_USEC": "200000"], "", true),
             ("WATCHDOG_PID this pid", ["WATCHDOG_USEC": "200000"], "WATCHDOG_PID=$$; export WATCHDOG_PID; ", true),
@@ -300,7 +300,7 @@ struct SystemdUnitTests {
     }
 
     @Test("the renewal script re-issues a certificate that expires within --renew-before, keeping owner and mode, and leaves the others",
-          .timeLimit(.minutes(1)))
+          .timeLimit(.minutes(3)))
     func renewal() throws {
         let world = try RunCommandTests.world(identity: false)
         defer { try? FileManager.default.removeItem(at: world) }

@@ -18,8 +18,9 @@ public struct DedicatedThread: TestTrait, SuiteTrait, TestScoping {
 
     public func provideScope(for test: Test, testCase: Test.Case?,
                              performing function: @Sendable () async throws -> Void) async throws {
-        // For a suite itself there is nothing to run on a thread: its tests get their own scope.
-        guard !test.isSuite else { return try await function() }
+        // Scopes are provided for the suite, for each test and for each of its cases: only a
+        // case runs code (a test's scope taking a slot too would hold one while its cases wait).
+        guard testCase != nil, !test.isSuite else { return try await function() }
         await DedicatedThread.slots.acquire()
         let executor = ThreadExecutor(name: "test: \(test.name.prefix(40))")
         defer {

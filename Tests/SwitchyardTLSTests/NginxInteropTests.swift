@@ -144,7 +144,7 @@ struct NginxInteropTests {
     /// `GET /`, and returns what our client saw and nginx's error log. nginx is stopped before
     /// returning, whatever happened.
     private func exchange(
-        fixture: Fixture, clientCredential: IdentityCredential, serverIdentity: String
+        fixture: Fixture, clientCredential: IdentityCredential, serverIdentity: String, awaitingLog: String? = nil
     ) async throws -> (exchange: Exchange, errorLog: String) {
         let nginx = try await NginxProcess.start(directory: fixture.directory) { port in
             fixture.configuration(port: port, backend: backend, db: db, cache: cache)
@@ -175,7 +175,14 @@ struct NginxInteropTests {
             try? await group.shutdownGracefully()
             throw NginxInteropError("\(error); nginx error.log:\n\(nginx.errorLog)")
         }
-        nginx.stop()  // so everything about this connection is in the log
+        // Our side may be done before nginx has read (and logged) what we sent last: give it
+        // up to 10 s to log `awaitingLog`, then stop it so that the log is complete.
+        if let awaitingLog {
+            for _ in 0..<1000 where !nginx.errorLog.contains(awaitingLog) {
+                try await Task.sleep(for: .milliseconds(10))
+            }
+        }
+        nginx.stop()
         return (result, nginx.errorLog)
     }
 
@@ -201,7 +208,8 @@ struct NginxInteropTests {
         defer { fixture.remove() }
         let client = try fixture.mesh.issuer.issue(identity: web).credential
         // nginx's server block for `db` presents backend's (trusted) certificate.
-        let (result, errorLog) = try await exchange(fixture: fixture, clientCredential: client, serverIdentity: db)
+        let (result, errorLog) = try await exchange(fixture: fixture, clientCredential: client, serverIdentity: db,
+                                                    awaitingLog: "alert bad certificate")
 
         #expect(result.handshake == nil)
         #expect(result.tlsErrors == [.identityMismatch(wanted: db, got: backend)], "\(result)")
@@ -215,7 +223,8 @@ struct NginxInteropTests {
         defer { fixture.remove() }
         let client = try fixture.mesh.issuer.issue(identity: web).credential
         // nginx's server block for `cache` presents a certificate for cache, from a foreign CA.
-        let (result, errorLog) = try await exchange(fixture: fixture, clientCredential: client, serverIdentity: cache)
+        let (result, errorLog) = try await exchange(fixture: fixture, clientCredential: client, serverIdentity: cache,
+                                                    awaitingLog: "alert unknown ca")
 
         #expect(result.handshake == nil)
         #expect(result.tlsErrors == [.unknownCA], "\(result)")
