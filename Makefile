@@ -39,6 +39,7 @@ unit-test:
 
 check-examples:
 	$(SWIFT) run -c debug switchyard check --manifests examples/podinfo
+	$(SWIFT) run -c debug switchyard check --manifests examples/grpc
 
 conformance:
 	$(SWIFT) run -c debug switchyard-conformance conformance/gateway-api-httproute-cases.yaml
@@ -57,11 +58,13 @@ bench-tls:
 	taskset -c 0 "$$($(SWIFT) build -c release --show-bin-path)/SwitchyardTLSBench" --results "$$results" && \
 	SWIFT="$(SWIFT)" bench/tls-baseline.sh "$$results"
 
-# `make bench`: the mesh benchmark (bench/mesh/run.sh; about 6 minutes). Installs what it needs
+# `make bench`: the mesh benchmark (bench/mesh/run.sh, twice: one thread per proxy, then each
+# proxy's default threads; about 15 minutes). Installs what it needs
 # when missing (the `deps` packages, then haproxy, wrk, nghttp2-client and nginx), builds the
 # release binary, then runs the same mesh work (outbound proxy routing on x-request-id -> mTLS 1.3
 # -> inbound proxy -> static nginx backend) through Switchyard, nginx and HAProxy on loopback,
-# plus a direct connection, and writes bench/results/<date>.md. BENCH_BUILD_FLAGS are added to
+# plus a direct connection, and writes bench/results/<date>.md and <date>-default-threads.md.
+# `make bench SY_BENCH_SERIES=1` runs the one-thread series only. BENCH_BUILD_FLAGS are added to
 # `swift build` (e.g. --scratch-path DIR); SY_BENCH_* settings are in bench/mesh/run.sh.
 BENCH_BUILD_FLAGS ?=
 BENCH_PACKAGES := haproxy wrk nghttp2-client nginx python3 curl openssl iproute2
@@ -70,7 +73,9 @@ bench: deps
 	@$(MAKE) --no-print-directory deps DEB_PACKAGES="$(BENCH_PACKAGES)"
 	@command -v $(SWIFT) >/dev/null || { echo "bench: no Swift toolchain: put swift on PATH, or under /opt/swift/usr/bin (swift.org/install)"; exit 1; }
 	$(SWIFT) build -c release --product switchyard $(BENCH_BUILD_FLAGS)
-	bench/mesh/run.sh "$$($(SWIFT) build -c release --product switchyard $(BENCH_BUILD_FLAGS) --show-bin-path)/switchyard"
+	bin="$$($(SWIFT) build -c release --product switchyard $(BENCH_BUILD_FLAGS) --show-bin-path)/switchyard"; \
+	SY_BENCH_THREADS=1 bench/mesh/run.sh "$$bin" && \
+	if [ "$(SY_BENCH_SERIES)" != 1 ]; then SY_BENCH_THREADS=default bench/mesh/run.sh "$$bin"; fi
 
 clean:
 	rm -rf .build

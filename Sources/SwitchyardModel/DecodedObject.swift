@@ -5,6 +5,7 @@ enum DecodedObject {
     case pod(Pod)
     case node(Node)
     case httpRoute(HTTPRoute)
+    case grpcRoute(GRPCRoute)
     case referenceGrant(ReferenceGrant)
     case endpointSlice(EndpointSlice)
 }

@@ -2,7 +2,8 @@
 ///
 /// Reads `v1` Namespace, Service, Pod and Node, `discovery.k8s.io/v1` EndpointSlice (IPv4 and
 /// IPv6; FQDN slices are skipped with a note), `HTTPRoute` (policy.linkerd.io/v1beta2 and
-/// v1beta3, gateway.networking.k8s.io/v1 and v1beta1) and `ReferenceGrant`, validating each
+/// v1beta3, gateway.networking.k8s.io/v1 and v1beta1), `GRPCRoute` (gateway.networking.k8s.io/v1
+/// and v1alpha2) and `ReferenceGrant`, validating each
 /// as the Kubernetes API server and the Gateway API CRD schema (with its CEL rules) would.
 /// `v1 List` documents are unpacked; unknown kinds are skipped with a note in
 /// `MeshSnapshot.skipped`; unknown fields are ignored.

@@ -15,15 +15,35 @@ extension ManifestObjectDecoder {
     static let redirectStatusCodes = [301, 302, 303, 307, 308]
     static let pathModifierTypes = ["ReplaceFullPath", "ReplacePrefixMatch"]
 
+    /// The filter schema of one route kind: the types Switchyard implements for it, the
+    /// configuration field of each type its CRD defines, and the types allowed once per list.
+    struct FilterSchema {
+        /// `HTTPRoute` or `GRPCRoute`.
+        let kind: String
+        let supportedTypes: [String]
+        let configFields: [(type: String, field: String)]
+        let unrepeatableTypes: Set<String>
+
+        static let httpRoute = FilterSchema(kind: "HTTPRoute", supportedTypes: supportedFilterTypes,
+                                            configFields: filterConfigFields, unrepeatableTypes: unrepeatableFilterTypes)
+        /// GRPCRoute's filter types: RequestHeaderModifier, ResponseHeaderModifier, RequestMirror
+        /// and ExtensionRef (not implemented, refused like an HTTPRoute's).
+        static let grpcRoute = FilterSchema(
+            kind: "GRPCRoute", supportedTypes: ["RequestHeaderModifier", "ResponseHeaderModifier", "RequestMirror"],
+            configFields: [("RequestHeaderModifier", "requestHeaderModifier"), ("ResponseHeaderModifier", "responseHeaderModifier"),
+                           ("RequestMirror", "requestMirror"), ("ExtensionRef", "extensionRef")],
+            unrepeatableTypes: ["RequestHeaderModifier", "ResponseHeaderModifier"])
+    }
+
     /// Decodes a list of filters and checks the list's CEL rules (no repeats of the
     /// unrepeatable types; not both RequestRedirect and URLRewrite). Nil when any is invalid.
-    func filterList(_ cursors: [YAMLCursor], singlePrefixMatch: Bool) -> [HTTPRouteFilter]? {
+    func filterList(_ cursors: [YAMLCursor], singlePrefixMatch: Bool, schema: FilterSchema = .httpRoute) -> [HTTPRouteFilter]? {
         var filters: [HTTPRouteFilter] = []
         var ok = true
         var firstOfType: [String: Int] = [:]
         for (index, cursor) in cursors.enumerated() {
             if let type = cursor["type"].node.flatMap(Self.plainString) {
-                if let first = firstOfType[type], Self.unrepeatableFilterTypes.contains(type) {
+                if let first = firstOfType[type], schema.unrepeatableTypes.contains(type) {
                     cursor.error("\(type) filter cannot be repeated (also filters[\(first)])")
                     ok = false
                 }
@@ -34,22 +54,23 @@ extension ManifestObjectDecoder {
                 }
                 if firstOfType[type] == nil { firstOfType[type] = index }
             }
-            if let filter = filter(cursor, singlePrefixMatch: singlePrefixMatch) { filters.append(filter) } else { ok = false }
+            if let filter = filter(cursor, singlePrefixMatch: singlePrefixMatch, schema: schema) { filters.append(filter) } else { ok = false }
         }
         return ok ? filters : nil
     }
 
-    private func filter(_ cursor: YAMLCursor, singlePrefixMatch: Bool) -> HTTPRouteFilter? {
+    private func filter(_ cursor: YAMLCursor, singlePrefixMatch: Bool, schema: FilterSchema) -> HTTPRouteFilter? {
         guard cursor.mapping(required: true) != nil else { return nil }
         guard let type = cursor["type"].string(required: true) else { return nil }
         var ok = true
-        for (otherType, field) in Self.filterConfigFields where otherType != type && cursor[field].isPresent {
+        for (otherType, field) in schema.configFields where otherType != type && cursor[field].isPresent {
             cursor[field].error("must not be set when the filter type is \(YAMLCursor.quote(type))")
             ok = false
         }
-        guard Self.supportedFilterTypes.contains(type),
-              let field = Self.filterConfigFields.first(where: { $0.type == type })?.field else {
-            cursor["type"].error("unsupported filter type \(YAMLCursor.quote(type)); supported: \(Self.supportedFilterTypes.joined(separator: ", "))")
+        guard schema.supportedTypes.contains(type),
+              let field = schema.configFields.first(where: { $0.type == type })?.field else {
+            let kind = schema.kind == "HTTPRoute" ? "" : " in a \(schema.kind)"
+            cursor["type"].error("unsupported filter type \(YAMLCursor.quote(type))\(kind); supported: \(schema.supportedTypes.joined(separator: ", "))")
             return nil
         }
         let config = cursor[field]

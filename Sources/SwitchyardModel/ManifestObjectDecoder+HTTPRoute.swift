@@ -88,7 +88,7 @@ extension ManifestObjectDecoder {
 
     // MARK: - parentRefs
 
-    private func parentReference(_ cursor: YAMLCursor) -> ParentReference? {
+    func parentReference(_ cursor: YAMLCursor) -> ParentReference? {
         guard cursor.mapping(required: true) != nil else { return nil }
         let group = string(cursor["group"], ManifestSyntax.group) ?? Self.gatewayGroup
         let kind = string(cursor["kind"], ManifestSyntax.kind) ?? "Gateway"
@@ -102,7 +102,7 @@ extension ManifestObjectDecoder {
 
     /// The CEL rules on `parentRefs`: references to the same parent must all give a
     /// sectionName or all not, all a port or all not, and must differ in them.
-    private func checkParentUniqueness(_ parents: [(ParentReference, YAMLCursor)]) {
+    func checkParentUniqueness(_ parents: [(ParentReference, YAMLCursor)]) {
         for (j, (later, cursor)) in parents.enumerated() {
             for i in 0..<j {
                 let earlier = parents[i].0
@@ -285,7 +285,7 @@ extension ManifestObjectDecoder {
     }
 
     /// A header or query parameter match: `type` (default Exact), `name` (an HTTP token), `value`.
-    private func stringMatch(_ cursor: YAMLCursor, maxValueLength: Int) -> (StringMatchType, String, String)? {
+    func stringMatch(_ cursor: YAMLCursor, maxValueLength: Int) -> (StringMatchType, String, String)? {
         guard cursor.mapping(required: true) != nil else { return nil }
         var type = StringMatchType.exact
         var ok = true
@@ -320,7 +320,7 @@ extension ManifestObjectDecoder {
     }
 
     /// Whether `pattern` compiles as a `MatchRegex`; reports why not.
-    private func compiles(_ pattern: String, at cursor: YAMLCursor) -> Bool {
+    func compiles(_ pattern: String, at cursor: YAMLCursor) -> Bool {
         do {
             _ = try MatchRegex(pattern)
             return true
@@ -353,12 +353,13 @@ extension ManifestObjectDecoder {
         return reference
     }
 
-    private func backendRef(_ cursor: YAMLCursor, singlePrefixMatch: Bool) -> HTTPBackendRef? {
+    /// A backendRef with its `weight` and its own `filters` (of the route kind's `schema`).
+    func backendRef(_ cursor: YAMLCursor, singlePrefixMatch: Bool, schema: FilterSchema = .httpRoute) -> HTTPBackendRef? {
         guard var reference = backendObjectReference(cursor) else { return nil }
         let weightCursor = cursor["weight"]
         let weight = weightCursor.int(in: 0...RouteLimits.weight)
         let filterCursors = cursor["filters"].sequence(maxItems: RouteLimits.filters) ?? []
-        let filters = filterList(filterCursors, singlePrefixMatch: singlePrefixMatch)
+        let filters = filterList(filterCursors, singlePrefixMatch: singlePrefixMatch, schema: schema)
         guard weightCursor.isNull || weight != nil, let filters else { return nil }
         reference.weight = weight ?? 1
         reference.filters = filters

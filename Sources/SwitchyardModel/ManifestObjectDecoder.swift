@@ -50,6 +50,9 @@ struct ManifestObjectDecoder {
         case (_, "HTTPRoute"):
             guard let version = RouteAPIVersion(rawValue: apiVersion) else { return skip(Self.skipReason(apiVersion, kind)) }
             return finish(decodeHTTPRoute(version: version))
+        case (_, "GRPCRoute"):
+            guard let version = GRPCRouteAPIVersion(rawValue: apiVersion) else { return skip(Self.skipReason(apiVersion, kind)) }
+            return finish(decodeGRPCRoute(version: version))
         case ("gateway.networking.k8s.io/v1beta1", "ReferenceGrant"), ("gateway.networking.k8s.io/v1", "ReferenceGrant"):
             return finish(decodeReferenceGrant())
         case ("discovery.k8s.io/v1", "EndpointSlice"):
@@ -76,6 +79,7 @@ struct ManifestObjectDecoder {
         case .service(let value): name = value.id.description
         case .pod(let value): name = value.id.description
         case .httpRoute(let value): name = value.id.description
+        case .grpcRoute(let value): name = value.id.description
         case .referenceGrant(let value): name = value.id.description
         case .endpointSlice(let value): name = value.id.description
         }
@@ -98,12 +102,15 @@ struct ManifestObjectDecoder {
         case (_, "HTTPRoute") where group == gatewayGroup || group == linkerdPolicyGroup:
             return "HTTPRoute \(apiVersion) is not read (Switchyard reads "
                 + RouteAPIVersion.allCases.map(\.rawValue).joined(separator: ", ") + "), skipped"
+        case (_, "GRPCRoute") where group == gatewayGroup || group == linkerdPolicyGroup:
+            return "GRPCRoute \(apiVersion) is not read (Switchyard reads "
+                + GRPCRouteAPIVersion.allCases.map(\.rawValue).joined(separator: ", ") + "), skipped"
         case (gatewayGroup, "ReferenceGrant"):
             return "ReferenceGrant \(apiVersion) is not read (Switchyard reads gateway.networking.k8s.io/v1beta1 and v1), skipped"
         case (gatewayGroup, "Gateway"), (gatewayGroup, "GatewayClass"), (gatewayGroup, "ListenerSet"):
-            return "\(kind) is not used: Switchyard attaches HTTPRoutes to Services (GAMMA), skipped"
-        case (gatewayGroup, _), (linkerdPolicyGroup, "GRPCRoute"):
-            return "\(kind) is not supported (only HTTPRoute is routed), skipped"
+            return "\(kind) is not used: Switchyard attaches HTTPRoutes and GRPCRoutes to Services (GAMMA), skipped"
+        case (gatewayGroup, _):
+            return "\(kind) is not supported (only HTTPRoute and GRPCRoute are routed), skipped"
         case (linkerdPolicyGroup, _):
             return "Linkerd policy kind \(kind) is not enforced by Switchyard, skipped"
         case ("", "Endpoints"):

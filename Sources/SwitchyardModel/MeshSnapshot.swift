@@ -11,6 +11,8 @@ public struct MeshSnapshot: Sendable {
     public let nodes: [String: Node]
     /// HTTPRoutes, sorted by namespace/name.
     public let httpRoutes: [HTTPRoute]
+    /// GRPCRoutes, sorted by namespace/name.
+    public let grpcRoutes: [GRPCRoute]
     public let referenceGrants: [ReferenceGrant]
     /// EndpointSlices (IPv4 and IPv6), sorted by namespace/name. They give the endpoints of
     /// Services without a selector.
@@ -40,7 +42,7 @@ public struct MeshSnapshot: Sendable {
 
     public init(trustDomain: String = "cluster.local",
                 namespaces: [Namespace] = [], services: [Service] = [], pods: [Pod] = [], nodes: [Node] = [],
-                httpRoutes: [HTTPRoute] = [], referenceGrants: [ReferenceGrant] = [], endpointSlices: [EndpointSlice] = [],
+                httpRoutes: [HTTPRoute] = [], grpcRoutes: [GRPCRoute] = [], referenceGrants: [ReferenceGrant] = [], endpointSlices: [EndpointSlice] = [],
                 skipped: [SkippedDocument] = []) {
         self.trustDomain = trustDomain
         self.namespaces = Dictionary(namespaces.map { ($0.name, $0) }, uniquingKeysWith: { _, last in last })
@@ -48,6 +50,7 @@ public struct MeshSnapshot: Sendable {
         self.pods = Dictionary(pods.map { ($0.id, $0) }, uniquingKeysWith: { _, last in last })
         self.nodes = Dictionary(nodes.map { ($0.name, $0) }, uniquingKeysWith: { _, last in last })
         self.httpRoutes = httpRoutes.sorted { $0.id < $1.id }
+        self.grpcRoutes = grpcRoutes.sorted { $0.id < $1.id }
         self.referenceGrants = referenceGrants
         self.endpointSlices = endpointSlices.filter { $0.addressType != .fqdn }.sorted { $0.id < $1.id }
         self.skipped = skipped
@@ -150,11 +153,12 @@ public struct MeshSnapshot: Sendable {
         WorkloadIdentity(serviceAccount: pod.serviceAccountName, namespace: pod.id.namespace, trustDomain: trustDomain)
     }
 
-    /// Whether an HTTPRoute in `routeNamespace` may send traffic to the Service `service`:
-    /// same namespace, or a ReferenceGrant in the Service's namespace allows it.
-    public func routeMayReference(from routeNamespace: String, service: ResourceID) -> Bool {
+    /// Whether a route of `kind` (`HTTPRoute` or `GRPCRoute`) in `routeNamespace` may send
+    /// traffic to the Service `service`: same namespace, or a ReferenceGrant in the Service's
+    /// namespace allows routes of that kind from there.
+    public func routeMayReference(from routeNamespace: String, service: ResourceID, kind: String = "HTTPRoute") -> Bool {
         routeNamespace == service.namespace || referenceGrants.contains {
-            $0.id.namespace == service.namespace && $0.allowsHTTPRoute(from: routeNamespace, toService: service.name)
+            $0.id.namespace == service.namespace && $0.allowsRoute(kind: kind, from: routeNamespace, toService: service.name)
         }
     }
 

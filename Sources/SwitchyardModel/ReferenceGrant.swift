@@ -44,7 +44,15 @@ public struct ReferenceGrant: Hashable, Sendable {
     /// A `from` entry counts when its kind is `HTTPRoute` and its group one of `httpRouteGroups`,
     /// whatever the group of the route itself.
     public func allowsHTTPRoute(from routeNamespace: String, toService name: String) -> Bool {
-        from.contains { Self.httpRouteGroups.contains($0.group) && $0.kind == "HTTPRoute" && $0.namespace == routeNamespace }
+        allowsRoute(kind: "HTTPRoute", from: routeNamespace, toService: name)
+    }
+
+    /// Whether a route of `kind` in `routeNamespace` may refer to the Service `name` in this
+    /// namespace. HTTPRoutes: as `allowsHTTPRoute`. GRPCRoutes: a `from` entry of kind
+    /// `GRPCRoute` in the Gateway API group (the only GRPCRoute Switchyard reads).
+    public func allowsRoute(kind: String, from routeNamespace: String, toService name: String) -> Bool {
+        let groups = kind == "HTTPRoute" ? Self.httpRouteGroups : ["gateway.networking.k8s.io"]
+        return from.contains { groups.contains($0.group) && $0.kind == kind && $0.namespace == routeNamespace }
             && to.contains { ($0.group.isEmpty || $0.group == "core") && $0.kind == "Service" && ($0.name == nil || $0.name == name) }
     }
 }

@@ -6,6 +6,7 @@ struct SnapshotBuilder {
     private(set) var pods: [Pod] = []
     private(set) var nodes: [Node] = []
     private(set) var httpRoutes: [HTTPRoute] = []
+    private(set) var grpcRoutes: [GRPCRoute] = []
     private(set) var referenceGrants: [ReferenceGrant] = []
     private(set) var endpointSlices: [EndpointSlice] = []
     private(set) var skipped: [SkippedDocument] = []
@@ -22,6 +23,7 @@ struct SnapshotBuilder {
         case .pod(let value): pods.append(value)
         case .node(let value): nodes.append(value)
         case .httpRoute(let value): httpRoutes.append(value)
+        case .grpcRoute(let value): grpcRoutes.append(value)
         case .referenceGrant(let value): referenceGrants.append(value)
         case .endpointSlice(let value): endpointSlices.append(value)
         }
@@ -34,6 +36,6 @@ struct SnapshotBuilder {
 
     func build(trustDomain: String) -> MeshSnapshot {
         MeshSnapshot(trustDomain: trustDomain, namespaces: namespaces, services: services, pods: pods, nodes: nodes,
-                     httpRoutes: httpRoutes, referenceGrants: referenceGrants, endpointSlices: endpointSlices, skipped: skipped)
+                     httpRoutes: httpRoutes, grpcRoutes: grpcRoutes, referenceGrants: referenceGrants, endpointSlices: endpointSlices, skipped: skipped)
     }
 }

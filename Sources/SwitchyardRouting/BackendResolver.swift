@@ -8,14 +8,15 @@ struct BackendResolver: Sendable {
     /// A backend in another namespace needs a ReferenceGrant, except the route's own parent
     /// Service: a consumer route (GAMMA) sending its namespace's traffic on to the Service it
     /// is attached to exposes nothing its clients could not already reach.
-    func candidate(_ ref: HTTPBackendRef, route: HTTPRoute) -> BackendCandidate {
+    /// `kind` (`HTTPRoute` or `GRPCRoute`) is the route's, for ReferenceGrants.
+    func candidate(_ ref: HTTPBackendRef, route: HTTPRoute, kind: String = "HTTPRoute") -> BackendCandidate {
         let routeNamespace = route.id.namespace
         let namespace = ref.namespace ?? routeNamespace
         var c = BackendCandidate(namespace: namespace, name: ref.name, port: ref.port, weight: ref.weight)
         let id = ResourceID(namespace: namespace, name: ref.name)
         if !ref.isService {
             c.invalidReason = "backendRef \(ref.group.isEmpty ? "" : ref.group + "/")\(ref.kind) \(id) is not a Service"
-        } else if !snapshot.routeMayReference(from: routeNamespace, service: id) && !Self.isParent(id, of: route) {
+        } else if !snapshot.routeMayReference(from: routeNamespace, service: id, kind: kind) && !Self.isParent(id, of: route) {
             c.invalidReason = "backendRef Service \(id) is in another namespace and no ReferenceGrant allows it"
         } else if let service = snapshot.services[id] {
             if let port = ref.port {

@@ -11,6 +11,8 @@ final class CompiledMatch: Sendable {
         /// `pathValue` is normalised without a trailing slash ("" for "/"): matches whole segments.
         case prefix
         case regex
+        /// A GRPCRoute match: `grpc` tests the path (nil: every path).
+        case grpc
     }
 
     /// A header or query parameter condition: its name and an exact value or a regex.
@@ -41,6 +43,8 @@ final class CompiledMatch: Sendable {
     let pathKind: PathKind
     let pathValue: String
     let pathRegex: MatchRegex?
+    /// The service/method condition of a GRPCRoute match (`pathKind == .grpc`).
+    let grpc: GRPCMethodMatcher?
     let method: String?
     /// Header conditions, names lower-cased.
     let headers: [Condition]
@@ -66,6 +70,7 @@ final class CompiledMatch: Sendable {
                 (pathKind, pathValue, pathRegex) = (.exact, "\u{0}invalid", nil)
             }
         }
+        grpc = nil
         method = match.method?.uppercased()
         // Gateway API: only the first of several entries with an equivalent name counts.
         var seenHeaders = Set<String>()
@@ -93,6 +98,33 @@ final class CompiledMatch: Sendable {
                                      routeOrder: position.routeOrder, rule: position.rule, match: position.match)
     }
 
+    /// A GRPCRoute match. Its precedence follows the GRPCRoute spec: more characters in the
+    /// service, then in the method (a RegularExpression counts its pattern's characters, and
+    /// loses to an Exact match of the same lengths), then more header matches, then
+    /// `position` as for HTTPRoute matches.
+    init(grpc match: GRPCRouteMatch, rule: Int, precedence position: (routeOrder: Int, rule: Int, match: Int)) {
+        pathKind = .grpc
+        pathValue = ""
+        pathRegex = nil
+        grpc = match.method.map(GRPCMethodMatcher.init)
+        method = nil
+        var seenHeaders = Set<String>()
+        headers = match.headers.compactMap { h in
+            let name = h.name.lowercased()
+            guard seenHeaders.insert(name).inserted else { return nil }
+            return Condition(name: name, type: h.type, value: h.value)
+        }
+        queryParams = []
+        self.rule = rule
+        let rpc = match.method
+        precedence = MatchPrecedence(pathRank: 0, pathLength: 0,
+                                     rpcServiceLength: rpc?.service?.utf8.count ?? 0,
+                                     rpcMethodLength: rpc?.method?.utf8.count ?? 0,
+                                     rpcExact: rpc.map { $0.type == .exact && ($0.service != nil || $0.method != nil) } ?? false,
+                                     hasMethod: false, headerCount: headers.count, queryCount: 0,
+                                     routeOrder: position.routeOrder, rule: position.rule, match: position.match)
+    }
+
     /// Whether the request satisfies every condition of this match.
     func matches(_ request: RouteRequest) -> Bool {
         // Paths compare byte for byte, as on the wire.
@@ -104,6 +136,8 @@ final class CompiledMatch: Sendable {
             guard Bytes.isSegmentPrefix(pathValue, of: requestPath) else { return false }
         case .regex:
             guard pathRegex!.matchesWhole(requestPath) else { return false }
+        case .grpc:
+            if let grpc, !grpc.matches(requestPath) { return false }
         }
         if let method, request.method != method { return false }
         for condition in headers {

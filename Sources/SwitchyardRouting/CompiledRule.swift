@@ -15,13 +15,15 @@ final class CompiledRule: Sendable {
     /// Some backendRef carries filters of its own.
     let hasBackendFilters: Bool
 
-    init(route: HTTPRoute, ruleIndex: Int, resolver: BackendResolver) {
+    /// `kind` is `HTTPRoute`, or `GRPCRoute` for a GRPCRoute in its HTTPRoute form
+    /// (`GRPCRoute.httpRouteForm`: same parents, backends and filters, no matches).
+    init(route: HTTPRoute, ruleIndex: Int, resolver: BackendResolver, kind: String = "HTTPRoute") {
         self.route = route
         rule = route.rules[ruleIndex]
         let group = route.api.rawValue.split(separator: "/").first.map(String.init) ?? route.api.rawValue
-        reference = RouteReference(group: group, namespace: route.id.namespace, name: route.id.name,
+        reference = RouteReference(group: group, kind: kind, namespace: route.id.namespace, name: route.id.name,
                                    rule: ruleIndex, ruleName: rule.name)
-        candidates = rule.backendRefs.map { resolver.candidate($0, route: route) }
+        candidates = rule.backendRefs.map { resolver.candidate($0, route: route, kind: kind) }
         targets = candidates.map(BackendResolver.target)
         endpoints = targets.map { t in t.map { resolver.snapshot.endpoints(of: $0.service, port: $0.port) } ?? [] }
         totalWeight = candidates.reduce(0) { $0 + $1.weight }

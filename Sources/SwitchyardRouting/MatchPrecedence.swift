@@ -5,9 +5,16 @@
 /// PathPrefix; then a method match; then more header matches; then more query matches.
 /// Ties go to the older route, then the route first by namespace/name (`routeOrder`
 /// encodes both), then the first rule, then the first match in it.
+///
+/// GRPCRoute matches (never in the same table as HTTPRoute matches) leave the path fields
+/// at zero and use the `rpc` ones: more characters in the service, then in the method, then
+/// Exact before RegularExpression; then headers and the same tie-breaks.
 struct MatchPrecedence: Comparable, Sendable {
     var pathRank: Int
     var pathLength: Int
+    var rpcServiceLength = 0
+    var rpcMethodLength = 0
+    var rpcExact = false
     var hasMethod: Bool
     var headerCount: Int
     var queryCount: Int
@@ -19,6 +26,9 @@ struct MatchPrecedence: Comparable, Sendable {
     static func < (a: MatchPrecedence, b: MatchPrecedence) -> Bool {
         if a.pathRank != b.pathRank { return a.pathRank < b.pathRank }
         if a.pathLength != b.pathLength { return a.pathLength < b.pathLength }
+        if a.rpcServiceLength != b.rpcServiceLength { return a.rpcServiceLength < b.rpcServiceLength }
+        if a.rpcMethodLength != b.rpcMethodLength { return a.rpcMethodLength < b.rpcMethodLength }
+        if a.rpcExact != b.rpcExact { return !a.rpcExact }
         if a.hasMethod != b.hasMethod { return !a.hasMethod }
         if a.headerCount != b.headerCount { return a.headerCount < b.headerCount }
         if a.queryCount != b.queryCount { return a.queryCount < b.queryCount }

@@ -56,21 +56,24 @@ public struct RouteDecision: Sendable {
 public struct RouteReference: Hashable, Sendable, CustomStringConvertible {
     /// API group, e.g. `policy.linkerd.io`.
     public var group: String
+    /// `HTTPRoute` or `GRPCRoute`.
+    public var kind: String
     public var namespace: String
     public var name: String
     /// Index of the rule in `spec.rules`.
     public var rule: Int
     public var ruleName: String?
 
-    public init(group: String, namespace: String, name: String, rule: Int, ruleName: String? = nil) {
+    public init(group: String, kind: String = "HTTPRoute", namespace: String, name: String, rule: Int, ruleName: String? = nil) {
         self.group = group
+        self.kind = kind
         self.namespace = namespace
         self.name = name
         self.rule = rule
         self.ruleName = ruleName
     }
 
-    public var description: String { "\(group) HTTPRoute \(namespace)/\(name) rule \(rule)" }
+    public var description: String { "\(group) \(kind) \(namespace)/\(name) rule \(rule)" }
 }
 
 /// A Service port traffic is sent to.

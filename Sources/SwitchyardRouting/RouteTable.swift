@@ -56,12 +56,19 @@ public struct RouteTable: Sendable {
         public var route: ResourceID
         public var parentRef: Int
         public var message: String
-        public var description: String { "HTTPRoute \(route) spec.parentRefs[\(parentRef)]: \(message)" }
+        /// `HTTPRoute` or `GRPCRoute`.
+        public var kind: String = "HTTPRoute"
+        /// An HTTPRoute that attached, but GRPCRoutes on the same parent took it.
+        public var displacedByGRPCRoutes = false
+        public var description: String { "\(kind) \(route) spec.parentRefs[\(parentRef)]: \(message)" }
     }
 
     let parents: [ParentKey: ParentRoutes]
-    /// Every (parent, route) attachment, for `switchyard check`: the routes in precedence order.
+    /// Every (parent, HTTPRoute) attachment in force, for `switchyard check`: the routes in
+    /// precedence order. HTTPRoutes displaced by GRPCRoutes are not here (see `notes`).
     public let attachments: [ParentKey: [ResourceID]]
+    /// Every (parent, GRPCRoute) attachment, in precedence order.
+    public let grpcAttachments: [ParentKey: [ResourceID]]
     /// Parent references that did not attach, with the reason.
     public let notes: [Note]
 
@@ -69,41 +76,18 @@ public struct RouteTable: Sendable {
         // parent -> audience (nil = producer) -> routes
         var attached: [ParentKey: [String?: [HTTPRoute]]] = [:]
         var notes: [Note] = []
+        // route -> parent -> the parentRefs index that attached it there (for conflict notes)
+        var attachedBy: [ResourceID: [ParentKey: Int]] = [:]
         for route in snapshot.httpRoutes {
-            var seen = Set<ParentKey>()
-            for (i, ref) in route.parentRefs.enumerated() {
-                guard ref.isService else {
-                    notes.append(Note(route: route.id, parentRef: i,
-                                      message: "parent kind \(ref.group.isEmpty ? "" : ref.group + "/")\(ref.kind) is not a Service; ignored by the mesh"))
-                    continue
-                }
-                let serviceID = ResourceID(namespace: ref.namespace ?? route.id.namespace, name: ref.name)
-                guard let service = snapshot.services[serviceID] else {
-                    notes.append(Note(route: route.id, parentRef: i, message: "parent Service \(serviceID) not found"))
-                    continue
-                }
-                let ports: [Int]
-                if let port = ref.port {
-                    guard service.port(port) != nil else {
-                        notes.append(Note(route: route.id, parentRef: i, message: "Service \(serviceID) has no port \(port)"))
-                        continue
-                    }
-                    ports = [port]
-                } else if let section = ref.sectionName {
-                    guard let p = service.ports.first(where: { $0.name == section }) else {
-                        notes.append(Note(route: route.id, parentRef: i, message: "Service \(serviceID) has no port named \(section)"))
-                        continue
-                    }
-                    ports = [p.port]
-                } else {
-                    ports = service.ports.map(\.port)
-                }
-                let audience: String? = route.id.namespace == serviceID.namespace ? nil : route.id.namespace
-                for port in ports {
-                    let key = ParentKey(service: serviceID, port: port)
-                    guard seen.insert(key).inserted else { continue }
-                    attached[key, default: [:]][audience, default: []].append(route)
-                }
+            for a in Self.attach(route.id, parentRefs: route.parentRefs, kind: "HTTPRoute", snapshot: snapshot, notes: &notes) {
+                attached[a.parent, default: [:]][a.audience, default: []].append(route)
+                attachedBy[route.id, default: [:]][a.parent] = a.parentRef
+            }
+        }
+        var attachedGRPC: [ParentKey: [String?: [GRPCRoute]]] = [:]
+        for route in snapshot.grpcRoutes {
+            for a in Self.attach(route.id, parentRefs: route.parentRefs, kind: "GRPCRoute", snapshot: snapshot, notes: &notes) {
+                attachedGRPC[a.parent, default: [:]][a.audience, default: []].append(route)
             }
         }
 
@@ -119,17 +103,36 @@ public struct RouteTable: Sendable {
             }
         }
         var attachments: [ParentKey: [ResourceID]] = [:]
+        var conflicts: [Note] = []
         for (key, audiences) in attached {
             guard parents[key] != nil else { continue }
             for (audience, routes) in audiences {
+                if let grpc = attachedGRPC[key]?[audience] {
+                    // GRPCRoutes take this parent (for this audience); see `displacedNote`.
+                    for route in routes {
+                        conflicts.append(Self.displacedNote(route.id, parentRef: attachedBy[route.id]?[key] ?? 0, parent: key,
+                                                            audience: audience, by: grpc))
+                    }
+                    continue
+                }
                 let set = Self.compile(routes, resolver: resolver)
                 if let audience { parents[key]!.consumers[audience] = set } else { parents[key]!.producer = set }
                 attachments[key, default: []].append(contentsOf: set.routes.map(\.id))
             }
         }
+        var grpcAttachments: [ParentKey: [ResourceID]] = [:]
+        for (key, audiences) in attachedGRPC {
+            guard parents[key] != nil else { continue }
+            for (audience, routes) in audiences {
+                let set = Self.compile(grpc: routes, resolver: resolver)
+                if let audience { parents[key]!.consumers[audience] = set } else { parents[key]!.producer = set }
+                grpcAttachments[key, default: []].append(contentsOf: set.routes.map(\.id))
+            }
+        }
         self.parents = parents
         self.attachments = attachments
-        self.notes = notes
+        self.grpcAttachments = grpcAttachments
+        self.notes = notes + conflicts.sorted { ($0.route, $0.parentRef, $0.message) < ($1.route, $1.parentRef, $1.message) }
     }
 
     static func compile(_ routes: [HTTPRoute], resolver: BackendResolver) -> RouteSet {

@@ -74,7 +74,8 @@ public struct Router: Sendable {
                                                              match: CompiledMatch, using rng: inout G) -> RouteDecision {
         let matchedPrefix = match.matchedPrefix
         var decision = RouteDecision(status: 200, parent: parent, matched: compiled, request: request)
-        if applyFilters(compiled.rule.filters, to: &decision, parent: parent, route: compiled.route, matchedPrefix: matchedPrefix, using: &rng) {
+        if applyFilters(compiled.rule.filters, to: &decision, parent: parent, route: compiled.route, kind: compiled.reference.kind,
+                        matchedPrefix: matchedPrefix, using: &rng) {
             return decision
         }
         let chosen: Int
@@ -87,7 +88,7 @@ public struct Router: Sendable {
         }
         decision.backend = compiled.targets[chosen]
         if applyFilters(compiled.rule.backendRefs[chosen].filters, to: &decision, parent: parent, route: compiled.route,
-                        matchedPrefix: matchedPrefix, using: &rng) {
+                        kind: compiled.reference.kind, matchedPrefix: matchedPrefix, using: &rng) {
             decision.backend = nil
             return decision
         }
@@ -98,7 +99,7 @@ public struct Router: Sendable {
     /// Applies filters in order; returns true when one of them answered (a redirect).
     /// `rng` decides whether a RequestMirror with a percentage mirrors this request.
     private func applyFilters<G: RandomNumberGenerator>(_ filters: [HTTPRouteFilter], to decision: inout RouteDecision,
-                                                        parent: ParentKey, route: HTTPRoute, matchedPrefix: String?,
+                                                        parent: ParentKey, route: HTTPRoute, kind: String, matchedPrefix: String?,
                                                         using rng: inout G) -> Bool {
         for filter in filters {
             switch filter {
@@ -121,7 +122,7 @@ public struct Router: Sendable {
             case .requestMirror(let mirror):
                 // `percent` (a `fraction` is read as a percentage): mirror only that share of requests.
                 if let percent = mirror.percent, percent < 100, !(Double.random(in: 0..<100, using: &rng) < percent) { continue }
-                if let target = BackendResolver.target(resolver.candidate(mirror.backend, route: route)) {
+                if let target = BackendResolver.target(resolver.candidate(mirror.backend, route: route, kind: kind)) {
                     decision.mirrors.append(target)
                 }
             }

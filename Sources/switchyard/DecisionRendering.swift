@@ -26,7 +26,8 @@ enum DecisionRendering {
     }
 
     private static func route(_ r: RouteReference) -> JSONValue {
-        .object([("group", .string(r.group)), ("namespace", .string(r.namespace)), ("name", .string(r.name)), ("rule", .int(r.rule))])
+        .object([("group", .string(r.group)), ("kind", .string(r.kind)), ("namespace", .string(r.namespace)), ("name", .string(r.name)),
+                 ("rule", .int(r.rule))])
     }
 
     private static func candidate(_ c: BackendCandidate) -> JSONValue {
@@ -59,7 +60,7 @@ enum DecisionRendering {
         }
         out += "  status:    \(d.status) \(meaning)\n"
         if let route = d.route {
-            out += "  route:     \(route.group) HTTPRoute \(route.namespace)/\(route.name), rule \(route.rule)\(route.ruleName.map { " (\($0))" } ?? "")\n"
+            out += "  route:     \(route.group) \(route.kind) \(route.namespace)/\(route.name), rule \(route.rule)\(route.ruleName.map { " (\($0))" } ?? "")\n"
         } else if d.parent != nil, d.status == 200 {
             out += "  route:     none attached; to the Service itself\n"
         }
