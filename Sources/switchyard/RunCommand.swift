@@ -91,6 +91,10 @@ struct RunCommand: AsyncParsableCommand {
                                valueName: "port"))
     var peerInboundPort: String?
 
+    @Option(help: ArgumentHelp("Idle kept-alive connections kept per upstream endpoint, identity and thread (0: no reuse). Default: 1024.",
+                               valueName: "n"))
+    var upstreamIdleConnections: String?
+
     @Option(help: ArgumentHelp("The user to run as when started as root (root: stay root). Default: switchyard.",
                                valueName: "name"))
     var user: String?
@@ -111,7 +115,7 @@ struct RunCommand: AsyncParsableCommand {
             (.inboundListen, inboundListen), (.adminListen, adminListen), (.ingressMode, ingressMode.map(String.init)),
             (.threads, threads), (.opaquePorts, opaquePorts), (.requireMTLS, requireMTLS.map(String.init)),
             (.accessLog, accessLog.map(String.init)), (.logLevel, logLevel), (.shutdownGrace, shutdownGrace),
-            (.peerInboundPort, peerInboundPort), (.user, user),
+            (.peerInboundPort, peerInboundPort), (.upstreamIdleConnections, upstreamIdleConnections), (.user, user),
             (.manageRedirect, manageRedirect.map(String.init)),
         ]
         for case let (setting, text?) in options { line.values[setting] = text }

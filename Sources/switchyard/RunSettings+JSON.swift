@@ -40,6 +40,7 @@ extension RunSettings {
         case .logLevel: .string(logLevel.rawValue)
         case .shutdownGrace: .int(shutdownGrace)
         case .peerInboundPort: .int(Int(peerInboundPort))
+        case .upstreamIdleConnections: .int(upstreamIdleConnections)
         case .user: .string(user)
         }
     }

@@ -96,6 +96,13 @@ extension RunSettings {
         return try parseInteger(digits, in: 0...maximumShutdownGrace, what: "a whole number of seconds")
     }
 
+    /// Most idle upstream connections kept per endpoint, identity and thread.
+    static let maximumIdleConnections = 65536
+
+    static func parseIdleConnections(_ text: String) throws(Refusal) -> Int {
+        try parseInteger(text, in: 0...maximumIdleConnections, what: "a whole number of connections")
+    }
+
     static func parsePort(_ text: String) throws(Refusal) -> UInt16 {
         UInt16(try parseInteger(text, in: 1...Int(UInt16.max), what: "a port"))
     }

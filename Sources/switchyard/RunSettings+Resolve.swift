@@ -99,6 +99,7 @@ extension RunSettings {
             logLevel: value(.logLevel, default: .info, parseLogLevel),
             shutdownGrace: value(.shutdownGrace, default: 10, parseShutdownGrace),
             peerInboundPort: value(.peerInboundPort, default: 4143, parsePort),
+            upstreamIdleConnections: value(.upstreamIdleConnections, default: 1024, parseIdleConnections),
             user: value(.user, default: "switchyard", parseUser),
             manageRedirect: value(.manageRedirect, default: false, parseSwitch),
             configFile: configFile,

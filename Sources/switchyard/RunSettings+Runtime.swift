@@ -14,6 +14,7 @@ extension RunSettings {
         configuration.outboundListen = outboundListen
         configuration.inboundListen = inboundListen
         configuration.peerInboundPort = peerInboundPort
+        configuration.poolMaxIdlePerKey = upstreamIdleConnections
         configuration.ingressMode = ingressMode
         configuration.opaquePorts = opaquePorts
         configuration.requireMTLS = requireMTLS

@@ -8,6 +8,7 @@ extension RunSettings {
         case identityDir, trustBundle, trustDomain
         case outboundListen, inboundListen, adminListen
         case ingressMode, threads, opaquePorts, requireMTLS, accessLog, logLevel, shutdownGrace, peerInboundPort
+        case upstreamIdleConnections
         case user, manageRedirect
 
         /// The key in `switchyard.yaml`.

@@ -37,6 +37,8 @@ struct RunSettings {
     var shutdownGrace: Int
     /// The port peers' inbound listeners use (mesh-wide).
     var peerInboundPort: UInt16
+    /// Idle connections kept per (endpoint, identity) and event loop; 0 turns reuse off.
+    var upstreamIdleConnections: Int
     /// The account the daemon switches to when started as root (`root`: stay root).
     var user: String
     /// Node mode: keep the redirect rules in step with the meshed pods of this node, re-applying

@@ -53,11 +53,12 @@ struct RunSettingsTests {
         #expect(entry(settings, "pod").value is NSNull)
         #expect(entry(settings, "shutdownGrace").value as? Int == 10)
         #expect(entry(settings, "peerInboundPort").value as? Int == 4143)
+        #expect(entry(settings, "upstreamIdleConnections").value as? Int == 1024)
         #expect((entry(settings, "threads").value as? Int ?? 0) >= 1)
         #expect(entry(settings, "threads").source == "default")
         #expect(entry(settings, "node").value as? String == "node-1")
         #expect(entry(settings, "node").source == "flag")
-        #expect(settings?.count == 20)
+        #expect(settings?.count == 21)
     }
 
     @Test("a flag wins over a variable, a variable over the file, the file over the default")
@@ -99,6 +100,7 @@ struct RunSettingsTests {
             "SWITCHYARD_THREADS": "7", "SWITCHYARD_OPAQUE_PORTS": "3307-3306", "SWITCHYARD_REQUIRE_MTLS": "1",
             "SWITCHYARD_ACCESS_LOG": "yes", "SWITCHYARD_LOG_LEVEL": "DEBUG", "SWITCHYARD_SHUTDOWN_GRACE": "30s",
             "SWITCHYARD_PEER_INBOUND_PORT": "14143", "SWITCHYARD_USER": "nobody", "SWITCHYARD_MANAGE_REDIRECT": "false",
+            "SWITCHYARD_UPSTREAM_IDLE_CONNECTIONS": "0",
         ]
         var bad = environment
         bad["SWITCHYARD_OPAQUE_PORTS"] = "3306-3307,25"
@@ -116,6 +118,7 @@ struct RunSettingsTests {
         #expect(entry(settings, "logLevel").value as? String == "debug")
         #expect(entry(settings, "shutdownGrace").value as? Int == 30)
         #expect(entry(settings, "peerInboundPort").value as? Int == 14143)
+        #expect(entry(settings, "upstreamIdleConnections").value as? Int == 0)
         #expect(entry(settings, "user").value as? String == "nobody")
 
         // The range written backwards is an error naming the variable.
@@ -192,6 +195,7 @@ struct RunSettingsTests {
         (["--shutdown-grace=-1"], #"--shutdown-grace "-1": must be a whole number of seconds"#),
         (["--shutdown-grace", "1.5"], #"--shutdown-grace "1.5": must be a whole number of seconds"#),
         (["--peer-inbound-port", "0"], #"--peer-inbound-port "0": must be a port from 1 to 65535"#),
+        (["--upstream-idle-connections=-1"], #"--upstream-idle-connections "-1": must be a whole number of connections from 0 to 65536"#),
         (["--identity-dir", ""], #"--identity-dir "": must not be empty"#),
         (["--node", "node 1"], #"--node "node 1": must be a Kubernetes object name"#),
         (["--user", "a:b"], #"--user "a:b": must be a user name"#),

@@ -41,6 +41,22 @@ struct ProxyDaemonConnectionTests {
         }
     }
 
+    @Test("poolMaxIdlePerKey 0 (--upstream-idle-connections 0): every request opens and closes its own upstream connection")
+    func noReuse() async throws {
+        try await withProxyWorld { world in
+            let backend = try await world.startWithBackend("fresh", ip: "127.0.77.141", clusterIP: "10.96.0.141") { configuration in
+                configuration.poolMaxIdlePerKey = 0
+            }
+            let client = try await world.client()
+            for path in ["/one", "/two", "/three"] {
+                #expect(try await client.roundTrip("GET", path, host: "fresh.test:8080").status == 200)
+            }
+            #expect(backend.acceptedConnections == 3)
+            #expect(await eventually { backend.closedConnections == 3 }, "a used upstream connection is closed, not kept")
+            #expect(!client.isClosed)
+        }
+    }
+
     @Test("the backend answers Connection: close: that upstream connection is not reused, the client's stays open")
     func backendCloseIsPerHop() async throws {
         try await withProxyWorld { world in

@@ -28,10 +28,18 @@
 #   - CPU microseconds per request: utime + stime of the proxy processes (/proc/PID/stat)
 #     over the saturation run, divided by wrk's request count;
 #   - resident memory (VmRSS, all processes of both proxies) idle, with $conns open keep-alive
-#     client connections that each made one request (bench/mesh/hold.py), and the slope.
+#     client connections that each made one request (bench/mesh/hold.py), and the slope;
+#   - new mTLS handshakes per second with connection reuse off: a second outbound of each
+#     system that opens a new mTLS connection (a full handshake: no session resumption) to
+#     the inbound for every request (Switchyard --upstream-idle-connections 0; nginx without
+#     upstream keepalive, proxy_ssl_session_reuse off; HAProxy http-reuse never,
+#     http-server-close, no-ssl-reuse),
+#     driven by wrk -c 50 keep-alive clients: requests/s = handshakes/s; CPU µs per handshake.
 #
 # Usage: bench/mesh/run.sh SWITCHYARD_BINARY [RESULTS_DIR]   (RESULTS_DIR: bench/results)
-# Settings: SY_BENCH_ROUNDS (3), SY_BENCH_SECONDS (10), SY_BENCH_RATE (50 requests/s per
+# Settings: SY_BENCH_THREADS (1: one worker/thread per proxy; default: each system's default,
+# Switchyard one thread per CPU, nginx worker_processes auto, HAProxy nbthread unset),
+# SY_BENCH_ROUNDS (3), SY_BENCH_SECONDS (10), SY_BENCH_RATE (50 requests/s per
 # client, 10 clients), SY_BENCH_CONNECTIONS (1000), SY_BENCH_NET (127.0.40: the loopback /24
 # every listener uses; pick another if it is busy). Needs root only to raise the open-files
 # limit. Everything it starts is stopped, and its /tmp/sy-mesh-bench.* directory removed, on
@@ -48,6 +56,12 @@ seconds=${SY_BENCH_SECONDS:-10}
 rate=${SY_BENCH_RATE:-50}
 conns=${SY_BENCH_CONNECTIONS:-1000}
 net=${SY_BENCH_NET:-127.0.40}
+threads=${SY_BENCH_THREADS:-1}
+case $threads in
+  1) sy_threads=(--threads 1) ngx_workers=1 hap_threads="nbthread 1" series="one worker/thread per proxy" ;;
+  default) sy_threads=() ngx_workers=auto hap_threads="" series="each proxy's default threads/workers ($(nproc) CPUs)" ;;
+  *) echo "mesh-bench: SY_BENCH_THREADS is 1 or default, not $threads" >&2; exit 1 ;;
+esac
 for tool in nginx haproxy wrk h2load curl openssl python3 ss awk; do
   command -v $tool >/dev/null || { echo "mesh-bench: needs $tool (make deps / make bench installs it)" >&2; exit 1; }
 done
@@ -68,15 +82,18 @@ die() { echo "mesh-bench: $*" >&2; exit 1; }
 log() { echo "mesh-bench: $*"; }
 
 # --- addresses ---------------------------------------------------------------------------------
-node1=$net.2 node2=$net.3 ngx_out=$net.4 ngx_in=$net.5 hap_out=$net.6 hap_in=$net.7
+node1=$net.2 node2=$net.3 ngx_out=$net.4 ngx_in=$net.5 hap_out=$net.6 hap_in=$net.7 node1_fresh=$net.8
 frontend_ip=$net.10 backend_a=$net.20 backend_b=$net.30
 for a in $node1:4140 $node1:4143 $node1:4191 $node2:4140 $node2:4143 $node2:4191 $ngx_out:4140 \
-  $ngx_in:4143 $hap_out:4140 $hap_in:4143 $backend_a:9898 $backend_b:9898; do
+  $ngx_in:4143 $hap_out:4140 $hap_in:4143 $backend_a:9898 $backend_b:9898 $node1_fresh:4140 \
+  $node1_fresh:4143 $node1_fresh:4191 $ngx_out:4141 $hap_out:4141; do
   ss -Hltn "src ${a%:*} and sport = :${a#*:}" | grep -q . && die "$a is in use (set SY_BENCH_NET to a free 127.x.y)"
 done
 declare -A url=(
   [direct]="http://$backend_a:9898/" [switchyard]="http://$node1:4140/"
   [nginx]="http://$ngx_out:4140/" [haproxy]="http://$hap_out:4140/")
+# the outbounds with connection reuse off (the handshake series)
+declare -A fresh_url=([switchyard]="http://$node1_fresh:4140/" [nginx]="http://$ngx_out:4141/" [haproxy]="http://$hap_out:4141/")
 dst_override='l5d-dst-override: backend-a-podinfo.test:9898'
 
 # --- PKI: switchyard certs --------------------------------------------------------------------
@@ -95,10 +112,11 @@ openssl x509 -noout -text -in "$work/id/test/frontend/tls.crt" | grep -q "ASN1 O
 # nginx_conf NAME BODY: an nginx.conf for one instance (one worker, no access log, its own temp
 # paths and pid) with BODY inside http {}; start_nginx NAME: run it in the foreground.
 nginx_conf() {
-  local d=$work/nginx-$1
+  local d=$work/nginx-$1 workers=$ngx_workers
+  [ "$1" = backend ] && workers=1
   mkdir -p "$d"
   cat >"$d/nginx.conf" <<EOF
-worker_processes 1;
+worker_processes $workers;
 worker_rlimit_nofile 16384;
 user root;
 pid $d/nginx.pid;
@@ -173,16 +191,18 @@ EOF
   workload backend-b backend-b node-2 "$backend_b"; service backend-b-podinfo backend-b
 } >"$m/workloads.yaml"
 "$switchyard" check --manifests "$m" >"$work/check.txt" 2>&1 || { cat "$work/check.txt" >&2; die "the bench manifests do not check"; }
-start_switchyard() { # NODE IP
+start_switchyard() { # NODE IP NAME [FLAGS...]
   "$switchyard" run --config /dev/null --manifests "$m" --node "$1" --pod test/frontend \
     --identity-dir "$work/id" --trust-bundle "$bundle" --outbound-listen "$2:4140" \
-    --inbound-listen "$2:4143" --admin-listen "$2:4191" --ingress-mode --user root --threads 1 \
-    --log-level warning 2>"$work/switchyard-$1.log" &
+    --inbound-listen "$2:4143" --admin-listen "$2:4191" --ingress-mode --user root "${sy_threads[@]}" \
+    --log-level warning "${@:4}" 2>"$work/switchyard-$3.log" &
   pids+=($!)
-  declare -g "pid_sy_${1#node-}=$!"
+  declare -g "pid_sy_$3=$!"
 }
-start_switchyard node-1 "$node1"
-start_switchyard node-2 "$node2"
+start_switchyard node-1 "$node1" 1
+start_switchyard node-2 "$node2" 2
+# node-1 again, with connection reuse off: every request a new mTLS connection to node-2
+start_switchyard node-1 "$node1_fresh" fresh --upstream-idle-connections 0
 
 # --- nginx as the mesh -----------------------------------------------------------------------------
 f=$work/id/test/frontend
@@ -191,6 +211,26 @@ nginx_conf out "
   map \$http_x_request_id \$mesh_identity { default $id_a; alternative $id_b; }
   upstream mesh_a { server $ngx_in:4143; keepalive 64; keepalive_requests 1000000; keepalive_timeout 300s; }
   upstream mesh_b { server $ngx_in:4143; keepalive 64; keepalive_requests 1000000; keepalive_timeout 300s; }
+  upstream fresh_a { server $ngx_in:4143; }
+  upstream fresh_b { server $ngx_in:4143; }
+  map \$http_x_request_id \$fresh_upstream { default fresh_a; alternative fresh_b; }
+  server {
+    listen $ngx_out:4141 backlog=4096;
+    location / {
+      proxy_pass https://\$fresh_upstream;
+      proxy_http_version 1.1;
+      proxy_set_header Host \$mesh_identity;
+      proxy_ssl_certificate $f/tls.crt;
+      proxy_ssl_certificate_key $f/tls.key;
+      proxy_ssl_trusted_certificate $bundle;
+      proxy_ssl_verify on;
+      proxy_ssl_verify_depth 3;
+      proxy_ssl_name \$mesh_identity;
+      proxy_ssl_server_name on;
+      proxy_ssl_protocols TLSv1.3;
+      proxy_ssl_session_reuse off;
+    }
+  }
   server {
     listen $ngx_out:4140 backlog=4096;
     location / {
@@ -235,7 +275,7 @@ start_nginx in
 haproxy_cfg() { # NAME BODY
   cat >"$work/haproxy-$1.cfg" <<EOF
 global
-  nbthread 1
+  $hap_threads
   maxconn 8000
   ssl-server-verify required
 defaults
@@ -263,7 +303,19 @@ backend mesh_a
   server in $hap_in:4143 ssl verify required ca-file $bundle crt $work/frontend.pem sni str($id_a) verifyhost $id_a ssl-min-ver TLSv1.3
 backend mesh_b
   http-reuse always
-  server in $hap_in:4143 ssl verify required ca-file $bundle crt $work/frontend.pem sni str($id_b) verifyhost $id_b ssl-min-ver TLSv1.3"
+  server in $hap_in:4143 ssl verify required ca-file $bundle crt $work/frontend.pem sni str($id_b) verifyhost $id_b ssl-min-ver TLSv1.3
+frontend outbound_fresh
+  bind $hap_out:4141
+  use_backend fresh_b if { req.hdr(x-request-id) -m str alternative }
+  default_backend fresh_a
+backend fresh_a
+  http-reuse never
+  option http-server-close
+  server in $hap_in:4143 ssl verify required ca-file $bundle crt $work/frontend.pem sni str($id_a) verifyhost $id_a ssl-min-ver TLSv1.3 no-ssl-reuse
+backend fresh_b
+  http-reuse never
+  option http-server-close
+  server in $hap_in:4143 ssl verify required ca-file $bundle crt $work/frontend.pem sni str($id_b) verifyhost $id_b ssl-min-ver TLSv1.3 no-ssl-reuse"
 haproxy_cfg in "
 frontend inbound
   bind $hap_in:4143 ssl crt $work/backend-a.pem crt $work/backend-b.pem verify required ca-file $bundle ssl-min-ver TLSv1.3
@@ -279,10 +331,10 @@ backend app_b
 # --- wait until everything listens and is ready -----------------------------------------------------
 for i in $(seq 200); do
   ok=1
-  for a in $backend_a:9898 $backend_b:9898 $ngx_out:4140 $ngx_in:4143 $hap_out:4140 $hap_in:4143; do
+  for a in $backend_a:9898 $backend_b:9898 $ngx_out:4140 $ngx_in:4143 $hap_out:4140 $hap_in:4143 $ngx_out:4141 $hap_out:4141; do
     ss -Hltn "src ${a%:*} and sport = :${a#*:}" | grep -q . || ok=
   done
-  for n in $node1 $node2; do curl -sf -o /dev/null "http://$n:4191/ready" || ok=; done
+  for n in $node1 $node2 $node1_fresh; do curl -sf -o /dev/null "http://$n:4191/ready" || ok=; done
   [ -n "$ok" ] && break
   for pid in "${pids[@]}"; do kill -0 "$pid" 2>/dev/null || { tail -n 5 "$work"/*.log >&2 || true; die "a server exited at start"; }; done
   [ "$i" -lt 200 ] || { curl -s "http://$node1:4191/ready" "http://$node2:4191/ready" >&2 || true; die "not ready after 20 s"; }
@@ -293,6 +345,7 @@ children() { local p; for p in "$@"; do echo "$p"; cat "/proc/$p/task/$p/childre
 declare -A procs=(
   [direct]="$(children "$pid_nginx_backend" | xargs)"
   [switchyard]="$(children "$pid_sy_1" "$pid_sy_2" | xargs)"
+  [switchyard_fresh]="$(children "$pid_sy_fresh" "$pid_sy_2" | xargs)"
   [nginx]="$(children "$pid_nginx_out" "$pid_nginx_in" | xargs)"
   [haproxy]="$(children "$pid_haproxy_out" "$pid_haproxy_in" | xargs)")
 log "up: ${!procs[*]}; processes: $(for s in switchyard nginx haproxy; do printf '%s [%s] ' "$s" "${procs[$s]}"; done)"
@@ -304,6 +357,9 @@ for s in switchyard nginx haproxy; do
   b=$(curl -sS --max-time 5 -H "$dst_override" -H 'x-request-id: alternative' "${url[$s]}" 2>&1 || true)
   [ "$a" = "A backend" ] || die "$s: a plain request got '$a', not 'A backend'"
   [ "$b" = "B backend" ] || die "$s: x-request-id: alternative got '$b', not 'B backend'"
+  a=$(curl -sS --max-time 5 -H "$dst_override" "${fresh_url[$s]}" 2>&1 || true)
+  b=$(curl -sS --max-time 5 -H "$dst_override" -H 'x-request-id: alternative' "${fresh_url[$s]}" 2>&1 || true)
+  [ "$a" = "A backend" ] && [ "$b" = "B backend" ] || die "$s without reuse: got '$a' and '$b'"
 done
 declare -A inbound=([switchyard]=$node2:4143 [nginx]=$ngx_in:4143 [haproxy]=$hap_in:4143)
 for s in switchyard nginx haproxy; do
@@ -328,7 +384,7 @@ cpu_ticks() { local p; for p in "$@"; do awk '{ print $14 + $15 }' "/proc/$p/sta
 rss_kib() { local p; for p in "$@"; do awk '/^VmRSS:/ { print $2 }' "/proc/$p/status"; done | awk '{ n += $1 } END { print n + 0 }'; }
 hz=$(getconf CLK_TCK)
 median() { tr ' ' '\n' | { grep . || true; } | sort -g | awk '{ v[NR] = $1 } END { if (NR == 0) print "-"; else if (NR % 2) print v[(NR + 1) / 2]; else print (v[NR / 2] + v[NR / 2 + 1]) / 2 }'; }
-declare -A rps p50 p99 p999 cpu_us mem_idle mem_conns
+declare -A rps p50 p99 p999 cpu_us mem_idle mem_conns hs hs_cpu
 
 saturation() { # SYSTEM ROUND
   local s=$1 out reqs t0 t1 r
@@ -341,6 +397,19 @@ saturation() { # SYSTEM ROUND
   rps[$s]+="$r "
   [ "$s" = direct ] || cpu_us[$s]+="$(awk -v t=$((t1 - t0)) -v hz="$hz" -v n="$reqs" 'BEGIN { printf "%.1f", t / hz * 1e6 / n }') "
   printf '  %-10s round %s: %7s req/s' "$s" "$2" "$r"
+}
+handshakes() { # SYSTEM: wrk through the outbound without reuse; every request a new mTLS connection
+  local s=$1 out reqs t0 t1 r p=${procs[$s]}
+  [ "$s" = switchyard ] && p=${procs[switchyard_fresh]}
+  t0=$(cpu_ticks $p)
+  out=$(wrk -t 2 -c 50 -d "${seconds}s" --timeout 5s -H "$dst_override" "${fresh_url[$s]}" 2>&1) || { echo "$out" >&2; die "$s: wrk (no reuse) failed"; }
+  t1=$(cpu_ticks $p)
+  grep -q "Non-2xx\|Socket errors" <<<"$out" && { echo "$out" >&2; die "$s: errors under load without reuse"; }
+  reqs=$(awk '/requests in/ { print $1 }' <<<"$out")
+  r=$(awk '/^Requests\/sec:/ { printf "%.0f", $2 }' <<<"$out")
+  hs[$s]+="$r "
+  hs_cpu[$s]+="$(awk -v t=$((t1 - t0)) -v hz="$hz" -v n="$reqs" 'BEGIN { printf "%.1f", t / hz * 1e6 / n }') "
+  printf '  %-10s no reuse: %6s handshakes/s\n' "$s" "$r"
 }
 latency() { # SYSTEM
   local s=$1 out
@@ -386,10 +455,16 @@ for r in $(seq "$rounds"); do
     saturation "$s" "$r"
     latency "$s"
   done
+  for s in "${order[@]}"; do [ "$s" = direct ] || handshakes "$s"; done
 done
+# Reuse really was off: node-1-fresh made (about) one mTLS connection per request.
+fresh_connects=$(curl -s "http://$node1_fresh:4191/metrics" | awk '/^switchyard_upstream_connect_total\{.*tls="true".*result="success"/ { n += $2 } END { print n + 0 }')
+fresh_requests=$(curl -s "http://$node1_fresh:4191/metrics" | awk '/^request_total\{.*direction="outbound"/ { n += $2 } END { print n + 0 }')
+log "switchyard without reuse: $fresh_connects mTLS connections for $fresh_requests requests"
 
 # --- the table ------------------------------------------------------------------------------------
-declare -A m_rps m_p50 m_p99 m_p999 m_cpu
+declare -A m_rps m_p50 m_p99 m_p999 m_cpu m_hs m_hs_cpu
+for s in switchyard nginx haproxy; do m_hs[$s]=$(median <<<"${hs[$s]}"); m_hs_cpu[$s]=$(median <<<"${hs_cpu[$s]}"); done
 for s in "${systems[@]}"; do
   m_rps[$s]=$(median <<<"${rps[$s]}"); m_p50[$s]=$(median <<<"${p50[$s]}")
   m_p99[$s]=$(median <<<"${p99[$s]}"); m_p999[$s]=$(median <<<"${p999[$s]}")
@@ -405,14 +480,15 @@ git -C "$root" diff --quiet HEAD -- Sources Package.swift 2>/dev/null || sy_comm
 date=$(date -u +%Y-%m-%d)
 stamp=$(date -u +%Y-%m-%dT%H%MZ)
 mkdir -p "$results_dir"
-out=$results_dir/$date.md
-[ -e "$out" ] && out=$results_dir/$stamp.md
+suffix=; [ "$threads" = default ] && suffix=-default-threads
+out=$results_dir/$date$suffix.md
+[ -e "$out" ] && out=$results_dir/$stamp$suffix.md
 {
   echo "# Mesh benchmark, $stamp"
   echo
   echo "\`make bench\` (bench/mesh/run.sh): client → outbound proxy (routes on \`x-request-id\`) → mTLS 1.3,"
   echo "P-256, pooled → inbound proxy (client certificate required) → static nginx backend, all on"
-  echo "loopback; one worker/thread per proxy, logs off. Median of $rounds rounds (order rotating);"
+  echo "loopback; $series, logs off. Median of $rounds rounds (order rotating);"
   echo "in brackets, the ratio to nginx in the same run. Memory: VmRSS of both proxies together."
   echo
   echo "Machine: $(lscpu | sed -n 's/^Model name: *//p'), $(nproc) cores, Linux $(uname -r);"
@@ -433,8 +509,19 @@ out=$results_dir/$date.md
     echo "| $label | $(cell "${m_rps[$s]}" "${m_rps[nginx]}" %.0f) | $(cell "${m_p50[$s]}" "${m_p50[nginx]}" %.0f) | $(cell "${m_p99[$s]}" "${m_p99[nginx]}" %.0f) | $(cell "${m_p999[$s]}" "${m_p999[nginx]}" %.0f) | $(cell "${m_cpu[$s]}" "${m_cpu[nginx]}" %.1f) | $(cell "$mi" "$ni" %.1f) | $(cell "$mc" "$nc" %.1f) | $(cell "$slope" "$ns" %.1f) |"
   done
   echo
+  echo "New mTLS connections (full handshakes) with reuse off, wrk -c 50 through a second outbound of each system:"
+  echo
+  echo "| system | handshakes/s | CPU µs per handshake (both proxies) |"
+  echo "| --- | --- | --- |"
+  for s in switchyard nginx haproxy; do
+    echo "| $s | $(cell "${m_hs[$s]}" "${m_hs[nginx]}" %.0f) | $(cell "${m_hs_cpu[$s]}" "${m_hs_cpu[nginx]}" %.1f) |"
+  done
+  echo
+  echo "Switchyard without reuse made $fresh_connects mTLS connections for $fresh_requests requests."
+  echo
   echo "Rounds (requests/s): $(for s in "${systems[@]}"; do printf '%s: %s; ' "$s" "${rps[$s]% }"; done)"
   echo "Rounds (p99 µs): $(for s in "${systems[@]}"; do printf '%s: %s; ' "$s" "${p99[$s]% }"; done)"
+  echo "Rounds (handshakes/s): $(for s in switchyard nginx haproxy; do printf '%s: %s; ' "$s" "${hs[$s]% }"; done)"
 } >"$out"
 echo
 cat "$out"
