@@ -58,6 +58,13 @@ let package = Package(
             ]),
         // Child processes with posix_spawn and waitpid, none of our descriptors inherited (iptables tools, tests).
         .target(name: "SwitchyardSubprocess"),
+        // HTTP/2 codec for NIO on nghttp2: one session per connection, stream events and commands.
+        .target(
+            name: "SwitchyardHTTP2",
+            dependencies: [
+                "CNGHTTP2",
+                .product(name: "NIOCore", package: "swift-nio"),
+            ]),
         // Original destination of redirected connections, iptables rule plans, capabilities.
         .target(name: "SwitchyardInterception", dependencies: ["CLibcap", "SwitchyardSubprocess"]),
         // Listeners, protocol detection, HTTP/1 and HTTP/2, opaque TCP, pools, balancing.
@@ -65,6 +72,7 @@ let package = Package(
             name: "SwitchyardProxy",
             dependencies: [
                 "SwitchyardModel", "SwitchyardRouting", "SwitchyardTLS", "SwitchyardInterception", "SwitchyardAdmin",
+                "SwitchyardHTTP2",
                 .product(name: "NIOCore", package: "swift-nio"),
                 .product(name: "NIOPosix", package: "swift-nio"),
                 .product(name: "NIOHTTP1", package: "swift-nio"),
@@ -106,7 +114,7 @@ let package = Package(
             name: "SwitchyardProxyTests",
             dependencies: [
                 "SwitchyardProxy", "SwitchyardModel", "SwitchyardRouting", "SwitchyardInterception",
-                "SwitchyardTLS", "SwitchyardAdmin",
+                "SwitchyardTLS", "SwitchyardAdmin", "SwitchyardHTTP2", "SwitchyardSubprocess",
                 .product(name: "NIOCore", package: "swift-nio"),
                 .product(name: "NIOPosix", package: "swift-nio"),
                 .product(name: "NIOEmbedded", package: "swift-nio"),
@@ -122,6 +130,15 @@ let package = Package(
                 .product(name: "NIOCore", package: "swift-nio"),
                 .product(name: "NIOEmbedded", package: "swift-nio"),
                 .product(name: "NIOPosix", package: "swift-nio"),
+            ]),
+        .testTarget(
+            name: "SwitchyardHTTP2Tests",
+            dependencies: [
+                "SwitchyardHTTP2", "SwitchyardSubprocess",
+                .product(name: "NIOCore", package: "swift-nio"),
+                .product(name: "NIOPosix", package: "swift-nio"),
+                .product(name: "NIOEmbedded", package: "swift-nio"),
+                .product(name: "NIOConcurrencyHelpers", package: "swift-nio"),
             ]),
         // Runs the built `switchyard` binary as a user would.
         .testTarget(name: "CommandTests", dependencies: ["switchyard", "SwitchyardSubprocess", "SwitchyardTestSupport"]),

@@ -63,7 +63,12 @@ struct InboundConnection {
         try context.pipeline.syncOperations.addHandlers([
             ProtocolDetectionHandler(timeout: daemon.configuration.detectTimeout),
             DetectionOutcomeHandler { context, detected in
-                try forward(context, protocol: detected.protocol == .http1 ? .http1 : .opaque, to: original, clientIdentity: nil)
+                let inner: TransportPreface.InnerProtocol = switch detected.protocol {
+                case .http1: .http1
+                case .http2: .http2
+                case .opaque: .opaque
+                }
+                try forward(context, protocol: inner, to: original, clientIdentity: nil)
             },
         ])
     }
@@ -100,6 +105,9 @@ struct InboundConnection {
             let policy = InboundHTTPPolicy(target: target, clientIdentity: clientIdentity)
             try pipeline.addProxyServerHandlers(OutboundConnection(daemon: daemon).httpHandler(policy, eventLoop: context.eventLoop),
                                                 configuration: daemon.configuration)
+        case .http2:
+            let policy = InboundHTTPPolicy(target: target, clientIdentity: clientIdentity)
+            try pipeline.addHTTP2ProxyHandlers(OutboundConnection(daemon: daemon).http2Handler(policy, eventLoop: context.eventLoop))
         default:
             try pipeline.addHandler(opaque(to: target))
         }

@@ -6,6 +6,8 @@ final class LoopResources: @unchecked Sendable {  // used only on `eventLoop`
     let eventLoop: EventLoop
     let pool: UpstreamPool<UpstreamTarget>
     let balancer: EndpointBalancer
+    /// HTTP/2 connections to upstreams, shared by the streams of this loop.
+    let h2: HTTP2UpstreamConnections
     var rng = SystemRandomNumberGenerator()
 
     init(eventLoop: EventLoop, configuration: ProxyConfiguration) {
@@ -13,5 +15,6 @@ final class LoopResources: @unchecked Sendable {  // used only on `eventLoop`
         pool = UpstreamPool(eventLoop: eventLoop, idleTimeout: configuration.poolIdleTimeout,
                             maxIdlePerKey: configuration.poolMaxIdlePerKey)
         balancer = EndpointBalancer()
+        h2 = HTTP2UpstreamConnections(eventLoop: eventLoop)
     }
 }

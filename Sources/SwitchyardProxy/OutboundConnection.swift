@@ -33,15 +33,18 @@ struct OutboundConnection {
                 let policy = OutboundHTTPPolicy(mesh: daemon.mesh, configuration: configuration, metrics: daemon.metrics,
                                                 client: client, originalDestination: original)
                 try pipeline.addProxyServerHandlers(httpHandler(policy, eventLoop: context.eventLoop), configuration: configuration)
-            case .http2, .opaque:
+            case .http2:
+                let policy = OutboundHTTPPolicy(mesh: daemon.mesh, configuration: configuration, metrics: daemon.metrics,
+                                                client: client, originalDestination: original)
+                try pipeline.addHTTP2ProxyHandlers(http2Handler(policy, eventLoop: context.eventLoop))
+            case .opaque:
                 guard let original else {
                     daemon.logger.warning("outbound \(detected.protocol) connection without an original destination; closing",
                                           metadata: ["client": "\(client.map { "\($0)" } ?? "?")"])
                     context.close(promise: nil)
                     return
                 }
-                let inner: TransportPreface.InnerProtocol = detected.protocol == .http2 ? .http2 : .opaque
-                try pipeline.addHandler(opaqueHandler(client: client, original: original, inner: inner))
+                try pipeline.addHandler(opaqueHandler(client: client, original: original, inner: .opaque))
             }
         })
     }
@@ -50,6 +53,11 @@ struct OutboundConnection {
         HTTPProxyHandler(policy: policy, loop: daemon.loops.resources(for: eventLoop), connector: daemon.connector,
                          metrics: daemon.metrics, logger: daemon.logger, accessLog: daemon.configuration.accessLog,
                          headerLimits: daemon.configuration.headerLimits)
+    }
+
+    func http2Handler(_ policy: any HTTPForwardingPolicy, eventLoop: EventLoop) -> HTTP2ProxyHandler {
+        HTTP2ProxyHandler(policy: policy, loop: daemon.loops.resources(for: eventLoop), connector: daemon.connector,
+                          metrics: daemon.metrics, logger: daemon.logger)
     }
 
     /// Splices to one endpoint of the original destination (a Service's endpoints through the

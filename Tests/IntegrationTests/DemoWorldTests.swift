@@ -1,13 +1,12 @@
 import Foundation
 import Testing
-import SwitchyardTestSupport
 
 /// `make demo`'s world as a test (`DemoWorld`: demo/world.sh with the tests' binary): real
 /// network namespaces, the rules of `switchyard redirect install --mode node` on both nodes,
 /// the tutorial's manifests, and more than the demo shows: the redirect carried the frontend's
 /// plain connection, a deleted HTTPRoute is let go of live, certificates rotate under traffic
 /// without losing a request, and an unmeshed pod still gets through.
-@Suite("make demo's world: two node namespaces, redirect rules, the tutorial", .serialized, .dedicatedThread)
+@Suite("make demo's world: two node namespaces, redirect rules, the tutorial", .serialized)
 struct DemoWorldTests {
     static let identity = DemoWorld.identity
     static let outboundRule = (chain: "SWITCHYARD_NODE_OUTBOUND", comment: "to the outbound listener")
@@ -16,7 +15,7 @@ struct DemoWorldTests {
         the frontend's /echo reaches A, with x-request-id: alternative B, both over mTLS with the frontend's identity; \
         node-1's redirect rule and outbound listener count the frontend's plain connection; an unmeshed pod is \
         reachable from the frontend and reaches a meshed pod
-        """, .timeLimit(.minutes(1)))
+        """, .timeLimit(.minutes(3)))
     func tutorialThroughTheRedirect() async throws {
         try await DemoWorld.with { world in
             let check = try String(contentsOf: world.worldDir.appendingPathComponent("check.txt"), encoding: .utf8)
@@ -76,7 +75,7 @@ struct DemoWorldTests {
     }
 
     @Test("deleting the HTTPRoute file sends x-request-id: alternative back to A within 2 s, without a restart",
-          .timeLimit(.minutes(1)))
+          .timeLimit(.minutes(3)))
     func deletingTheRoute() async throws {
         try await DemoWorld.with { world in
             let b = try await world.echo(alternative: true)
@@ -119,7 +118,7 @@ struct DemoWorldTests {
     @Test("""
         both nodes' workload certificates re-issued under steady traffic: no request fails, both daemons serve the new \
         ones within seconds, new mTLS handshakes after it succeed and node-2 presents the new certificate
-        """, .timeLimit(.minutes(1)))
+        """, .timeLimit(.minutes(3)))
     func rotationUnderTraffic() async throws {
         try await DemoWorld.with { world in
             let stop = world.dir.appendingPathComponent("stop-load")

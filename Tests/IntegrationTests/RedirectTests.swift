@@ -1,11 +1,10 @@
 import Foundation
 import Testing
-import SwitchyardTestSupport
 
 /// The outbound listener with real interception (no `--ingress-mode`): apps in a network
 /// namespace connect to ClusterIPs as they would in a pod, iptables REDIRECTs them to 4140,
 /// and the daemon finds each destination with SO_ORIGINAL_DST (`RedirectWorld`).
-@Suite("real interception: iptables REDIRECT to the outbound listener, SO_ORIGINAL_DST", .dedicatedThread)
+@Suite("real interception: iptables REDIRECT to the outbound listener, SO_ORIGINAL_DST")
 struct RedirectTests {
     static let frontendIdentity = WorldManifests.pod("frontend").identity
     /// Opaque connections made at once (the daemon runs two event loops).

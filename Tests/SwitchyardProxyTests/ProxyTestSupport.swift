@@ -172,6 +172,10 @@ final class ProxyWorld {
     private(set) var bound: ProxyDaemon.BoundAddresses?
     private var clients: [RawHTTPClient] = []
     private var stopped = false
+    private var stopActions: [() async -> Void] = []
+
+    /// Runs `action` when the world stops, before the event loops go (other servers' close).
+    func onStop(_ action: @escaping () async -> Void) { stopActions.append(action) }
 
     init() throws {
         directory = FileManager.default.temporaryDirectory.appendingPathComponent("sy-proxytests-\(UUID().uuidString)")
@@ -294,6 +298,7 @@ final class ProxyWorld {
         for client in clients { client.closeNow() }
         if let daemon { await daemon.shutdown(gracePeriod: .seconds(1)) }
         for backend in backends { await backend.close() }
+        for action in stopActions { await action() }
         try? await proxyGroup.shutdownGracefully()
         try? await group.shutdownGracefully()
         try? FileManager.default.removeItem(at: directory)

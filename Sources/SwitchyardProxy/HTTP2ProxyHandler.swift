@@ -1,0 +1,366 @@
+import Logging
+import NIOCore
+import NIOHTTP1
+import SwitchyardAdmin
+import SwitchyardHTTP2
+
+/// The HTTP/2 proxy of one client connection, after its server `HTTP2ConnectionHandler`: every
+/// stream is a request of its own, planned by the forwarding policy (the outbound side routes
+/// each one; the inbound side sends each to its local pod with `l5d-client-id`) and relayed to
+/// a stream on a shared HTTP/2 connection to the chosen endpoint (docs/transport.md).
+///
+/// Flow control runs end to end: a DATA chunk from one side is given back to its sender's
+/// window (`consume`) only once the other side has written it, so a slow reader slows its
+/// writer. A reset on either side resets the other (a client's cancel cancels the upstream
+/// stream). Answers the proxy makes itself carry `l5d-proxy-error`; for gRPC they are
+/// trailers-only responses with the matching `grpc-status`.
+final class HTTP2ProxyHandler: ChannelInboundHandler {
+    typealias InboundIn = HTTP2Event
+    typealias OutboundOut = HTTP2Command
+
+    let policy: any HTTPForwardingPolicy
+    let loop: LoopResources
+    let connector: UpstreamConnector
+    let metrics: ProxyMetrics
+    let side: ProxyMetrics.Side
+    let logger: Logger
+    let configuration: HTTP2Configuration
+    fileprivate var context: ChannelHandlerContext?
+    fileprivate var exchanges: [HTTP2StreamID: HTTP2Exchange] = [:]
+
+    init(policy: any HTTPForwardingPolicy, loop: LoopResources, connector: UpstreamConnector, metrics: ProxyMetrics,
+         logger: Logger, configuration: HTTP2Configuration = HTTP2Configuration()) {
+        self.policy = policy
+        self.loop = loop
+        self.connector = connector
+        self.metrics = metrics
+        self.side = metrics.side(policy.direction, tls: policy.isTLS)
+        self.logger = logger
+        self.configuration = configuration
+    }
+
+    func handlerAdded(context: ChannelHandlerContext) { self.context = context }
+
+    func handlerRemoved(context: ChannelHandlerContext) {
+        self.context = nil
+        let left = exchanges
+        exchanges.removeAll()
+        for exchange in left.values { exchange.downstreamClosed(.cancel) }
+    }
+
+    func channelRead(context: ChannelHandlerContext, data: NIOAny) {
+        switch unwrapInboundIn(data) {
+        case .headers(let id, let block, let endStream):
+            guard exchanges[id] == nil else { return }  // a second head (1xx does not come from clients)
+            let exchange = HTTP2Exchange(id: id, handler: self, requestBlock: block, requestEnded: endStream)
+            exchanges[id] = exchange
+            side.requests.increment()
+            exchange.start()
+        case .data(let id, let buffer, let endStream):
+            if let exchange = exchanges[id] {
+                exchange.requestData(buffer, endStream: endStream)
+            } else if buffer.readableBytes > 0 {
+                send(.consume(id, bytes: buffer.readableBytes))
+            }
+        case .trailers(let id, let block):
+            exchanges[id]?.requestTrailers(block)
+        case .streamClosed(let id, let code):
+            exchanges.removeValue(forKey: id)?.downstreamClosed(code)
+        case .goAway:
+            break
+        }
+    }
+
+    func userInboundEventTriggered(context: ChannelHandlerContext, event: Any) {
+        // The listeners allow half-closure (for opaque splices); HTTP/2 has no use for it: the
+        // client's FIN ends the connection and every stream on it.
+        if case ChannelEvent.inputClosed = event {
+            context.close(promise: nil)
+            return
+        }
+        context.fireUserInboundEventTriggered(event)
+    }
+
+    func errorCaught(context: ChannelHandlerContext, error: any Error) {
+        logger.notice("HTTP/2 client connection failed", metadata: ["direction": "\(policy.direction.rawValue)", "error": "\(error)"])
+        context.close(promise: nil)
+    }
+
+    /// Writes a command to the client's connection, flushed; `then` runs when it is done.
+    fileprivate func send(_ command: HTTP2Command, then: ((Result<Void, any Error>) -> Void)? = nil) {
+        guard let context else {
+            then?(.failure(HTTP2Error.connectionClosed))
+            return
+        }
+        guard let then else {
+            context.writeAndFlush(wrapOutboundOut(command), promise: nil)
+            return
+        }
+        let promise = context.eventLoop.makePromise(of: Void.self)
+        promise.futureResult.assumeIsolated().whenComplete(then)
+        context.writeAndFlush(wrapOutboundOut(command), promise: promise)
+    }
+
+    fileprivate func finished(_ exchange: HTTP2Exchange) {
+        if exchanges[exchange.id] === exchange { exchanges.removeValue(forKey: exchange.id) }
+    }
+}
+
+/// One stream of the client's connection and its upstream stream. Confined to the loop.
+final class HTTP2Exchange: HTTP2UpstreamStreamDelegate {
+    let id: HTTP2StreamID
+    private unowned let handler: HTTP2ProxyHandler
+    private let requestBlock: HTTP2HeaderBlock
+    private let grpc: Bool
+    private let started = NIODeadline.now()
+    private var requestEnded: Bool
+    /// Request body and trailers received before the upstream stream was open.
+    private var pending: [(ByteBuffer, Bool)] = []
+    private var pendingTrailers: HTTP2HeaderBlock?
+    private var plan: ForwardRequest?
+    private var target: UpstreamTarget?
+    private var upstream: HTTP2Upstream?
+    private var upstreamID: HTTP2StreamID?
+    private var responseStarted = false
+    private var done = false
+    private var timer: Scheduled<Void>?
+    private var excluded: Set<String> = []
+    private var attempts = 0
+
+    init(id: HTTP2StreamID, handler: HTTP2ProxyHandler, requestBlock: HTTP2HeaderBlock, requestEnded: Bool) {
+        self.id = id
+        self.handler = handler
+        self.requestBlock = requestBlock
+        self.requestEnded = requestEnded
+        self.grpc = HTTP2Mapping.isGRPC(requestBlock)
+    }
+
+    // MARK: - The request
+
+    func start() {
+        let head: HTTPRequestHead
+        switch HTTP2Mapping.requestHead(requestBlock) {
+        case .failure(let error): return answer(error)
+        case .success(let h): head = h
+        }
+        switch handler.policy.plan(head) {
+        case .answer(let error):
+            answer(error)
+        case .redirect(let status, let location):
+            var block = HTTP2HeaderBlock()
+            block.add(name: ":status", value: String(status))
+            block.add(name: "location", value: location)
+            respondLocally(block, body: nil, status: status)
+        case .forward(let request):
+            plan = request
+            if let timeout = request.timeout {
+                timer = handler.loop.eventLoop.assumeIsolated().scheduleTask(in: timeout) { [weak self] in self?.timedOut() }
+            }
+            connect()
+        }
+    }
+
+    private func connect() {
+        guard let plan, !done else { return }
+        let loop = handler.loop
+        guard let key = loop.balancer.pick(plan.targets.map(\.balancerKey), excluding: excluded, now: .now(), using: &loop.rng),
+              let target = plan.targets.first(where: { $0.balancerKey == key }) else {
+            return answer(.upstreamFailed(attempts == 0 ? "no usable endpoint" : "every endpoint failed"))
+        }
+        attempts += 1
+        self.target = target
+        loop.h2.connection(to: target, connector: handler.connector, metrics: handler.metrics, logger: handler.logger,
+                           configuration: handler.configuration) { [weak self] result in
+            guard let self, !self.done else { return }
+            switch result {
+            case .success(let upstream):
+                self.open(on: upstream, target: target)
+            case .failure(let error):
+                loop.balancer.connectFailed(target.balancerKey, now: .now())
+                self.excluded.insert(target.balancerKey)
+                if self.attempts < 3 && self.excluded.count < plan.targets.count {
+                    self.connect()
+                } else {
+                    self.answer(.upstreamFailed(UpstreamConnector.describe(error)))
+                }
+            }
+        }
+    }
+
+    private func open(on upstream: HTTP2Upstream, target: UpstreamTarget) {
+        guard let plan else { return }
+        let block = HTTP2Mapping.requestBlock(plan.head)
+        let endStream = requestEnded && pending.isEmpty && pendingTrailers == nil
+        guard let upstreamID = upstream.openStream(block, endStream: endStream, delegate: self) else {
+            return answer(.upstreamFailed("the HTTP/2 connection to \(target) is closing"))
+        }
+        handler.loop.balancer.started(target.balancerKey)
+        plan.routeCounter?.increment()
+        self.upstream = upstream
+        self.upstreamID = upstreamID
+        let queued = pending
+        pending.removeAll()
+        for (chunk, end) in queued { forwardRequestData(chunk, endStream: end) }
+        if let trailers = pendingTrailers {
+            pendingTrailers = nil
+            upstream.send(.sendTrailers(upstreamID, trailers))
+        }
+    }
+
+    func requestData(_ buffer: ByteBuffer, endStream: Bool) {
+        if endStream { requestEnded = true }
+        guard !done else {
+            if buffer.readableBytes > 0 { handler.send(.consume(id, bytes: buffer.readableBytes)) }
+            return
+        }
+        if upstreamID == nil {
+            pending.append((buffer, endStream))
+        } else {
+            forwardRequestData(buffer, endStream: endStream)
+        }
+    }
+
+    private func forwardRequestData(_ buffer: ByteBuffer, endStream: Bool) {
+        guard let upstream, let upstreamID else { return }
+        let bytes = buffer.readableBytes
+        let id = self.id
+        let handler = self.handler
+        upstream.send(.sendData(upstreamID, buffer, endStream: endStream)) { _ in
+            // Written upstream (or dropped with the stream): the client may send more.
+            if bytes > 0 { handler.send(.consume(id, bytes: bytes)) }
+        }
+    }
+
+    func requestTrailers(_ block: HTTP2HeaderBlock) {
+        requestEnded = true
+        guard !done else { return }
+        if let upstream, let upstreamID {
+            upstream.send(.sendTrailers(upstreamID, block))
+        } else {
+            pendingTrailers = block
+        }
+    }
+
+    /// The client's stream is over: reset by the client (or the connection went), or ended
+    /// normally once both sides were done.
+    func downstreamClosed(_ code: HTTP2ErrorCode) {
+        guard !done else { return }
+        if code != .noError, let upstream, let upstreamID {
+            upstream.forget(upstreamID)
+            upstream.send(.resetStream(upstreamID, .cancel))
+            if let target { handler.loop.balancer.failed(target.balancerKey, now: .now()) }
+        }
+        finish()
+    }
+
+    // MARK: - The response
+
+    func upstreamHeaders(_ block: HTTP2HeaderBlock, endStream: Bool) {
+        guard !done else { return }
+        let status = HTTP2Mapping.status(block) ?? 502
+        let out = HTTP2Mapping.responseBlock(block, modifier: (100..<200).contains(status) ? nil : plan?.responseModifier)
+        if !(100..<200).contains(status) {
+            responseStarted = true
+            timer?.cancel()
+            handler.side.countResponse(status: status)
+        }
+        handler.send(.sendHeaders(id, out, endStream: endStream))
+    }
+
+    func upstreamData(_ buffer: ByteBuffer, endStream: Bool) {
+        guard !done, let upstream, let upstreamID else { return }
+        let bytes = buffer.readableBytes
+        handler.send(.sendData(id, buffer, endStream: endStream)) { _ in
+            // Written to the client (or dropped with the stream): the upstream may send more.
+            if bytes > 0 { upstream.send(.consume(upstreamID, bytes: bytes)) }
+        }
+    }
+
+    func upstreamTrailers(_ block: HTTP2HeaderBlock) {
+        guard !done else { return }
+        handler.send(.sendTrailers(id, block))
+    }
+
+    func upstreamClosed(_ code: HTTP2ErrorCode) {
+        guard !done else { return }
+        upstreamID = nil
+        if code == .noError {
+            if let target { handler.loop.balancer.finished(target.balancerKey, latency: .now() - started, now: .now()) }
+            handler.side.latency.observe(milliseconds: Duration.nanoseconds((NIODeadline.now() - started).nanoseconds))
+            // The client's stream closes by itself once our side of it has been sent; if the
+            // client is still sending, tell it to stop (RFC 9113 §8.1).
+            if !requestEnded { handler.send(.resetStream(id, .noError)) }
+            finish()
+            return
+        }
+        if let target { handler.loop.balancer.failed(target.balancerKey, now: .now()) }
+        if responseStarted {
+            handler.send(.resetStream(id, code))
+            finish()
+        } else {
+            answer(.upstreamFailed("the upstream reset the stream (\(code))"))
+        }
+    }
+
+    private func timedOut() {
+        guard !done else { return }
+        if let upstream, let upstreamID {
+            upstream.forget(upstreamID)
+            upstream.send(.resetStream(upstreamID, .cancel))
+        }
+        if responseStarted {
+            handler.send(.resetStream(id, .cancel))
+            finish()
+        } else {
+            answer(.timeout("no response within the route's timeout"))
+        }
+    }
+
+    // MARK: - Answers made here
+
+    private func answer(_ error: ProxyError) {
+        guard !done else { return }
+        handler.metrics.proxyError(handler.policy.direction, error).increment()
+        if let upstream, let upstreamID {
+            upstream.forget(upstreamID)
+            upstream.send(.resetStream(upstreamID, .cancel))
+            self.upstreamID = nil
+        }
+        let (block, body) = HTTP2Mapping.answer(error, grpc: grpc)
+        respondLocally(block, body: body, status: grpc ? 200 : Int(error.status.code))
+    }
+
+    private func respondLocally(_ block: HTTP2HeaderBlock, body: ByteBuffer?, status: Int) {
+        handler.side.countResponse(status: status, failure: status >= 500 || grpc)
+        responseStarted = true
+        if let body {
+            handler.send(.sendHeaders(id, block, endStream: false))
+            handler.send(.sendData(id, body, endStream: true))
+        } else {
+            handler.send(.sendHeaders(id, block, endStream: true))
+        }
+        if !requestEnded { handler.send(.resetStream(id, .noError)) }
+        // Whatever the client sent and is still held is given back.
+        for (chunk, _) in pending where chunk.readableBytes > 0 { handler.send(.consume(id, bytes: chunk.readableBytes)) }
+        pending.removeAll()
+        finish()
+    }
+
+    private func finish() {
+        guard !done else { return }
+        done = true
+        timer?.cancel()
+        timer = nil
+        if let upstream, let upstreamID { upstream.forget(upstreamID) }
+        upstream = nil
+        handler.finished(self)
+    }
+}
+
+extension ChannelPipeline.SynchronousOperations {
+    /// A client connection that speaks HTTP/2: the server side of the codec, then `handler`.
+    func addHTTP2ProxyHandlers(_ handler: HTTP2ProxyHandler) throws {
+        try addHandler(HTTP2ConnectionHandler(mode: .server, configuration: handler.configuration))
+        try addHandler(handler)
+    }
+}

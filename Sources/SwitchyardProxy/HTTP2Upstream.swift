@@ -1,0 +1,198 @@
+import Logging
+import NIOCore
+import SwitchyardHTTP2
+
+/// What an HTTP/2 stream to an upstream reports to the exchange that opened it. Called on the
+/// event loop of the connection (the exchange's own).
+protocol HTTP2UpstreamStreamDelegate: AnyObject {
+    func upstreamHeaders(_ block: HTTP2HeaderBlock, endStream: Bool)
+    func upstreamData(_ buffer: ByteBuffer, endStream: Bool)
+    func upstreamTrailers(_ block: HTTP2HeaderBlock)
+    /// The stream is over: `.noError` when both sides ended it, else the reset's code.
+    func upstreamClosed(_ code: HTTP2ErrorCode)
+}
+
+/// One HTTP/2 client connection to an upstream: a pod that speaks HTTP/2, or, for a meshed
+/// pod, the peer's inbound over mTLS with the transport preface naming that pod. Many streams
+/// share it. Confined to its event loop.
+final class HTTP2Upstream {
+    let target: UpstreamTarget
+    let channel: Channel
+    fileprivate let mux: HTTP2UpstreamMux
+
+    fileprivate init(target: UpstreamTarget, channel: Channel, mux: HTTP2UpstreamMux) {
+        self.target = target
+        self.channel = channel
+        self.mux = mux
+    }
+
+    /// Streams open on it now.
+    var openStreams: Int { mux.streams.count }
+    /// Whether new streams may go on it (open, no GOAWAY seen).
+    var acceptsStreams: Bool { channel.isActive && !mux.goingAway }
+
+    /// Opens a stream with `block`; the delegate hears what comes back. Nil when the
+    /// connection could not open one (it is closing): the caller tries another.
+    func openStream(_ block: HTTP2HeaderBlock, endStream: Bool, delegate: HTTP2UpstreamStreamDelegate) -> HTTP2StreamID? {
+        let promise = channel.eventLoop.makePromise(of: HTTP2StreamID.self)
+        channel.writeAndFlush(HTTP2Command.openStream(block, endStream: endStream, streamID: promise), promise: nil)
+        // The handler assigns the ID inside the write, on this loop: the future is complete.
+        var opened: HTTP2StreamID?
+        promise.futureResult.assumeIsolated().whenSuccess { opened = $0 }
+        promise.futureResult.whenFailure { _ in }
+        guard let id = opened else { return nil }
+        mux.streams[id] = delegate
+        return id
+    }
+
+    /// Sends a command about one of its streams; `then` runs when it is done (data: written).
+    func send(_ command: HTTP2Command, then: ((Result<Void, any Error>) -> Void)? = nil) {
+        guard let then else {
+            channel.writeAndFlush(command, promise: nil)
+            return
+        }
+        let promise = channel.eventLoop.makePromise(of: Void.self)
+        promise.futureResult.assumeIsolated().whenComplete(then)
+        channel.writeAndFlush(command, promise: promise)
+    }
+
+    /// The exchange no longer listens to `id` (it ended or was reset by our side).
+    func forget(_ id: HTTP2StreamID) {
+        mux.streams.removeValue(forKey: id)
+    }
+}
+
+/// After the client `HTTP2ConnectionHandler` of an upstream connection: hands each stream's
+/// events to its delegate.
+final class HTTP2UpstreamMux: ChannelInboundHandler {
+    typealias InboundIn = HTTP2Event
+
+    var streams: [HTTP2StreamID: HTTP2UpstreamStreamDelegate] = [:]
+    var goingAway = false
+    private let logger: Logger
+    private let target: UpstreamTarget
+
+    init(target: UpstreamTarget, logger: Logger) {
+        self.target = target
+        self.logger = logger
+    }
+
+    func channelRead(context: ChannelHandlerContext, data: NIOAny) {
+        switch unwrapInboundIn(data) {
+        case .headers(let id, let block, let endStream):
+            streams[id]?.upstreamHeaders(block, endStream: endStream)
+        case .data(let id, let buffer, let endStream):
+            if let delegate = streams[id] {
+                delegate.upstreamData(buffer, endStream: endStream)
+            } else if buffer.readableBytes > 0 {
+                // Nobody reads it any more: give the window back at once.
+                context.writeAndFlush(wrapOutbound(.consume(id, bytes: buffer.readableBytes)), promise: nil)
+            }
+        case .trailers(let id, let block):
+            streams[id]?.upstreamTrailers(block)
+        case .streamClosed(let id, let code):
+            streams.removeValue(forKey: id)?.upstreamClosed(code)
+        case .goAway:
+            goingAway = true
+        }
+    }
+
+    func channelInactive(context: ChannelHandlerContext) {
+        goingAway = true
+        // The connection handler has closed every open stream (.cancel) before this.
+        let left = streams
+        streams.removeAll()
+        for delegate in left.values { delegate.upstreamClosed(.cancel) }
+        context.fireChannelInactive()
+    }
+
+    func userInboundEventTriggered(context: ChannelHandlerContext, event: Any) {
+        if case ChannelEvent.inputClosed = event {
+            context.close(promise: nil)
+            return
+        }
+        context.fireUserInboundEventTriggered(event)
+    }
+
+    func errorCaught(context: ChannelHandlerContext, error: any Error) {
+        logger.warning("HTTP/2 upstream connection failed", metadata: ["upstream": "\(target)", "error": "\(error)"])
+        context.close(promise: nil)
+    }
+
+    private func wrapOutbound(_ command: HTTP2Command) -> NIOAny { NIOAny(command) }
+}
+
+/// The HTTP/2 client connections of one event loop, by upstream target: a stream goes on a
+/// connection of its target with room for it, else a new one is made (streams that ask while
+/// it is being made wait for it). Confined to the loop.
+final class HTTP2UpstreamConnections {
+    let eventLoop: EventLoop
+    /// Streams put on one connection before another is opened (below what peers allow: 100).
+    let maxStreamsPerConnection: Int
+    private var connections: [UpstreamTarget: [HTTP2Upstream]] = [:]
+    private var waiting: [UpstreamTarget: [(Result<HTTP2Upstream, any Error>) -> Void]] = [:]
+
+    init(eventLoop: EventLoop, maxStreamsPerConnection: Int = 100) {
+        self.eventLoop = eventLoop
+        self.maxStreamsPerConnection = maxStreamsPerConnection
+    }
+
+    /// How many connections are open (for tests and metrics).
+    var count: Int { connections.values.reduce(0) { $0 + $1.count } }
+
+    /// A connection to `target` with room for a stream, made with `connector` when there is none.
+    func connection(to target: UpstreamTarget, connector: UpstreamConnector, metrics: ProxyMetrics, logger: Logger,
+                    configuration: HTTP2Configuration,
+                    _ completion: @escaping (Result<HTTP2Upstream, any Error>) -> Void) {
+        eventLoop.preconditionInEventLoop()
+        if let ready = connections[target]?.first(where: { $0.acceptsStreams && $0.openStreams < maxStreamsPerConnection }) {
+            completion(.success(ready))
+            return
+        }
+        if waiting[target] != nil {
+            waiting[target]!.append(completion)
+            return
+        }
+        waiting[target] = [completion]
+        let connected = connector.connect(target, inner: .http2, on: eventLoop) { channel in
+            let sync = channel.pipeline.syncOperations
+            try sync.addHandler(HTTP2ConnectionHandler(mode: .client, configuration: configuration))
+            try sync.addHandler(HTTP2UpstreamMux(target: target, logger: logger))
+        }
+        connected.assumeIsolated().whenComplete { result in
+            let waiters = self.waiting.removeValue(forKey: target) ?? []
+            metrics.upstreamConnectTotal.labels(target.isMeshed ? "true" : "false", result.isSuccess ? "success" : "failure").increment()
+            switch result {
+            case .success(let channel):
+                guard let mux = try? channel.pipeline.syncOperations.handler(type: HTTP2UpstreamMux.self) else {
+                    channel.close(promise: nil)
+                    for waiter in waiters { waiter(.failure(HTTP2Error.connectionClosed)) }
+                    return
+                }
+                let upstream = HTTP2Upstream(target: target, channel: channel, mux: mux)
+                self.connections[target, default: []].append(upstream)
+                channel.closeFuture.assumeIsolated().whenComplete { _ in
+                    self.connections[target]?.removeAll { $0 === upstream }
+                    if self.connections[target]?.isEmpty == true { self.connections.removeValue(forKey: target) }
+                }
+                for waiter in waiters { waiter(.success(upstream)) }
+            case .failure(let error):
+                for waiter in waiters { waiter(.failure(error)) }
+            }
+        }
+    }
+
+    /// Closes every connection (the daemon's shutdown).
+    func closeAll() {
+        for upstream in connections.values.flatMap({ $0 }) {
+            upstream.channel.writeAndFlush(HTTP2Command.shutdown(gracePeriod: .seconds(5)), promise: nil)
+        }
+    }
+}
+
+extension Result {
+    fileprivate var isSuccess: Bool {
+        if case .success = self { return true }
+        return false
+    }
+}

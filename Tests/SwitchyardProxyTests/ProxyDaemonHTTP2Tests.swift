@@ -1,0 +1,192 @@
+// A real ProxyDaemon in process, with HTTP/2 prior-knowledge clients (curl, h2load, nghttp)
+// and HTTP/2 apps (HTTP2TestBackend): each stream routed by itself, upstream streams sharing
+// connections, flow control and resets carried across, answers made by the proxy, and the
+// mTLS mesh hop carrying HTTP/2 with l5d-client-id.
+import Foundation
+import NIOCore
+@testable import SwitchyardProxy
+import SwitchyardInterception
+import SwitchyardSubprocess
+import SwitchyardTLS
+import Testing
+
+@Suite("ProxyDaemon: HTTP/2")
+struct ProxyDaemonHTTP2Tests {
+    typealias M = TestManifests
+
+    /// The tutorial's route over two HTTP/2 apps; the daemon started.
+    static func tutorialWorld(_ world: ProxyWorld, ipA: String, ipB: String) async throws -> (HTTP2TestBackend, HTTP2TestBackend) {
+        let a = try await HTTP2TestBackend.start(name: "A backend", ip: ipA, group: world.group)
+        let b = try await HTTP2TestBackend.start(name: "B backend", ip: ipB, group: world.group)
+        world.onStop { await a.stop(); await b.stop() }
+        try await world.start(manifests: [M.namespace(), M.node(),
+                                          M.service("backend-a", clusterIP: "10.96.2.20"),
+                                          M.pod("backend-a-0", app: "backend-a", ip: a.ip, port: a.port),
+                                          M.service("backend-b", clusterIP: "10.96.2.30"),
+                                          M.pod("backend-b-0", app: "backend-b", ip: b.ip, port: b.port),
+                                          ProxyDaemonRoutingTests.tutorialRoute])
+        return (a, b)
+    }
+
+    /// curl with HTTP/2 prior knowledge; `transfers` are each one request's arguments (after
+    /// the URL), all on one connection (`--next`). Returns what it printed.
+    static func curl(_ world: ProxyWorld, _ transfers: [[String]], path: String = "/") async throws -> SubprocessResult {
+        let outbound = try world.outbound
+        let url = "http://127.0.0.1:\(outbound.port ?? 0)\(path)"
+        var arguments = ["/usr/bin/curl"]
+        for (index, transfer) in transfers.enumerated() {
+            if index > 0 { arguments.append("--next") }
+            arguments += ["-sS", "--http2-prior-knowledge", "--max-time", "20", url] + transfer
+        }
+        return try await SpawnedProcess.run(arguments, timeout: 60)
+    }
+
+    static let host = ["-H", "Host: backend-a.test:8080"]
+
+    @Test("requests on one HTTP/2 connection are routed stream by stream (B, A, B); B's two share one upstream connection")
+    func perStreamRouting() async throws {
+        try await withProxyWorld { world in
+            let (a, b) = try await Self.tutorialWorld(world, ipA: "127.0.78.11", ipB: "127.0.78.12")
+            let client = try await HTTP2TestClient.connect(to: try world.outbound, group: world.group)
+            defer { Task { await client.close() } }
+            for (alternative, expected) in [(true, "B backend\n"), (false, "A backend\n"), (true, "B backend\n")] {
+                let response = try await client.request(authority: "backend-a.test:8080",
+                                                        headers: alternative ? [("x-request-id", "alternative")] : [])
+                #expect(response.status == 200)
+                #expect(response.body == expected)
+                #expect(response.closed == .noError)
+            }
+            #expect(a.requests.count == 1)
+            #expect(b.requests.count == 2)
+            #expect(b.acceptedConnections == 1, "the proxy's streams to B share one HTTP/2 connection")
+            #expect(world.metric("request_total", ["direction": "outbound", "tls": "false"]) == 3)
+            #expect(b.requests.allSatisfy { $0.value(":authority") == "backend-a.test:8080" })
+            // curl as well (one request: curl 7.88's --next does not reuse an h2c connection).
+            let curl = try await Self.curl(world, [Self.host + ["-H", "x-request-id: alternative", "-w", "%{http_version}\n"]])
+            #expect(curl.stdout == "B backend\n2\n", "\(curl)")
+        }
+    }
+
+    @Test("h2load -n 2000 -c 10 -m 10 through the outbound: every request succeeds over a few upstream connections")
+    func h2load() async throws {
+        try await withProxyWorld { world in
+            let (a, _) = try await Self.tutorialWorld(world, ipA: "127.0.78.21", ipB: "127.0.78.22")
+            let outbound = try world.outbound
+            let result = try await SpawnedProcess.run(
+                ["/usr/bin/h2load", "-n", "2000", "-c", "10", "-m", "10", "-H", "Host: backend-a.test:8080",
+                 "http://127.0.0.1:\(outbound.port ?? 0)/"], timeout: 120)
+            #expect(result.status == 0, "\(result)")
+            #expect(result.stdout.contains("requests: 2000 total, 2000 started, 2000 done, 2000 succeeded"), "\(result.stdout)")
+            #expect(result.stdout.contains("status codes: 2000 2xx"), "\(result.stdout)")
+            #expect(a.requests.count == 2000)
+            #expect((1...3).contains(a.acceptedConnections), "\(a.acceptedConnections) upstream connections for 100 concurrent streams")
+        }
+    }
+
+    @Test("a 2 MiB upload is echoed back intact through the stream's flow control; gRPC trailers come through")
+    func bodiesAndTrailers() async throws {
+        try await withProxyWorld { world in
+            _ = try await Self.tutorialWorld(world, ipA: "127.0.78.31", ipB: "127.0.78.32")
+            var bytes = [UInt8](repeating: 0, count: 2 << 20)
+            var rng = SystemRandomNumberGenerator()
+            for index in bytes.indices where index % 7 == 0 { bytes[index] = UInt8.random(in: 0...255, using: &rng) }
+            let file = world.directory.appendingPathComponent("upload.bin")
+            try Data(bytes).write(to: file)
+            let echoed = world.directory.appendingPathComponent("echoed.bin")
+            let result = try await Self.curl(world, [Self.host + ["--data-binary", "@\(file.path)", "-o", echoed.path]], path: "/echo")
+            #expect(result.status == 0, "\(result)")
+            #expect(try Data(contentsOf: echoed) == Data(bytes))
+
+            let outbound = try world.outbound
+            let grpc = try await SpawnedProcess.run(
+                ["/usr/bin/nghttp", "-v", "-H", ":authority: backend-a.test:8080", "-H", "content-type: application/grpc",
+                 "http://127.0.0.1:\(outbound.port ?? 0)/grpc"], timeout: 60)
+            #expect(grpc.status == 0, "\(grpc)")
+            #expect(grpc.stdout.contains("grpc-status: 0"), "trailers relayed:\n\(grpc.stdout)")
+            #expect(grpc.stdout.contains("grpc-message: ok"), "\(grpc.stdout)")
+        }
+    }
+
+    @Test("answers made by the proxy: 404 with l5d-proxy-error; for gRPC a trailers-only 200 with grpc-status 12, and 14 when the upstream resets")
+    func proxyAnswers() async throws {
+        try await withProxyWorld { world in
+            _ = try await Self.tutorialWorld(world, ipA: "127.0.78.41", ipB: "127.0.78.42")
+            // backend-b has no route of its own: a route on another parent answers nothing; a
+            // Service without routes is forwarded. A name that is no Service is a 400.
+            let unknown = try await Self.curl(world, [["-H", "Host: nowhere.test:8080", "-D", "-", "-o", "/dev/null"]])
+            #expect(unknown.stdout.hasPrefix("HTTP/2 400"), "\(unknown)")
+            #expect(unknown.stdout.lowercased().contains("l5d-proxy-error:"), "\(unknown)")
+
+            let grpcUnknown = try await Self.curl(world, [["-H", "Host: nowhere.test:8080", "-H", "content-type: application/grpc",
+                                                          "-D", "-", "-o", "/dev/null"]])
+            #expect(grpcUnknown.stdout.hasPrefix("HTTP/2 200"), "\(grpcUnknown)")
+            #expect(grpcUnknown.stdout.contains("grpc-status: 13"), "\(grpcUnknown)")
+
+            let reset = try await Self.curl(world, [Self.host + ["-H", "content-type: application/grpc", "-D", "-", "-o", "/dev/null"]],
+                                            path: "/reset")
+            #expect(reset.stdout.hasPrefix("HTTP/2 200"), "\(reset)")
+            #expect(reset.stdout.contains("grpc-status: 14"), "\(reset)")
+            #expect(reset.stdout.lowercased().contains("l5d-proxy-error:"), "\(reset)")
+
+            let plainReset = try await Self.curl(world, [Self.host + ["-D", "-", "-o", "/dev/null"]], path: "/reset")
+            #expect(plainReset.stdout.hasPrefix("HTTP/2 502"), "\(plainReset)")
+        }
+    }
+
+    @Test("a client that gives up on a stream: the proxy resets the upstream stream (CANCEL)")
+    func cancelPropagates() async throws {
+        try await withProxyWorld { world in
+            let (a, _) = try await Self.tutorialWorld(world, ipA: "127.0.78.51", ipB: "127.0.78.52")
+            let outbound = try world.outbound
+            let result = try await SpawnedProcess.run(
+                ["/usr/bin/curl", "-sS", "--http2-prior-knowledge", "--max-time", "1", "-H", "Host: backend-a.test:8080",
+                 "http://127.0.0.1:\(outbound.port ?? 0)/hang"], timeout: 30)
+            #expect(result.status == 28, "curl timed out: \(result)")
+            #expect(await eventually { a.resetPaths.contains("/hang") }, "the upstream stream was reset")
+        }
+    }
+
+    @Test("HTTP/2 over the mTLS mesh hop: the inbound relays streams to the app with the verified l5d-client-id")
+    func meshedHop() async throws {
+        try await withProxyWorld { world in
+            let server = try await HTTP2TestBackend.start(name: "meshed h2", ip: "127.0.78.62", group: world.group)
+            world.onStop { await server.stop() }
+            let clientIP = "127.0.78.61"
+            let anchor = try CertificateAuthority.makeTrustAnchor()
+            let issuer = try CertificateAuthority.makeIssuer(signedBy: anchor)
+            let identities = world.directory.appendingPathComponent("mesh-identities")
+            for serviceAccount in ["client", "server"] {
+                try PKIWorkloadDirectory(identities.appendingPathComponent("test/\(serviceAccount)").path)
+                    .write(try issuer.issue(identity: M.identity(serviceAccount)))
+            }
+            let bundle = world.directory.appendingPathComponent("mesh-trust-bundle.pem")
+            try anchor.certificate.pem.write(to: bundle, atomically: true, encoding: .utf8)
+            let credentials = try CredentialStore(configuration: CredentialStoreConfiguration(
+                identityDirectory: identities.path, trustBundlePath: bundle.path))
+            let inboundPort = try await unusedPort(group: world.group)
+            try await world.start(
+                manifests: [M.namespace(), M.node("node-1", internalIP: "127.0.0.1"),
+                            M.service("server", clusterIP: "10.96.2.62"),
+                            M.pod("server-0", app: "server", ip: server.ip, port: server.port, meshed: true, serviceAccount: "server"),
+                            M.pod("client-0", app: "client", ip: clientIP, port: 9, meshed: true, serviceAccount: "client")],
+                credentials: credentials
+            ) { configuration in
+                configuration.inboundListen = IPEndpoint(IPv4Address(127, 0, 0, 1), port: UInt16(inboundPort))
+                configuration.peerInboundPort = UInt16(inboundPort)
+            }
+            let client = try await HTTP2TestClient.connect(to: try world.outbound, from: clientIP, group: world.group)
+            defer { Task { await client.close() } }
+            for _ in 0..<3 {
+                let response = try await client.request(authority: "server.test:8080", headers: [("l5d-client-id", "forged.identity")])
+                #expect(response.status == 200)
+                #expect(response.body == "meshed h2\n")
+                #expect(response.value("x-seen-client-id") == M.identity("client"), "the app saw the verified identity only")
+            }
+            #expect(server.requests.count == 3)
+            #expect(server.acceptedConnections == 1, "the inbound's streams to the app share one connection")
+            #expect(world.metric("switchyard_upstream_connect_total", ["tls": "true", "result": "success"]) == 1,
+                    "one mTLS connection carried the three streams\n\(world.metricsText())")
+            #expect(world.metric("request_total", ["direction": "inbound", "tls": "true"]) == 3)
+        }
+    }
+}
