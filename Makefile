@@ -4,7 +4,7 @@ export PATH := $(PATH):/opt/swift/usr/bin
 
 SWIFT ?= swift
 # Debian packages the build and the tests need (installed by `make deps` only when missing).
-DEB_PACKAGES := pkg-config libssl-dev libnghttp2-dev libcap-dev openssl nginx iptables iproute2 curl ca-certificates python3 gdb nghttp2-client nghttp2-server
+DEB_PACKAGES := pkg-config libssl-dev libnghttp2-dev libcap-dev openssl nginx iptables iproute2 curl ca-certificates python3 python3-venv gdb nghttp2-client nghttp2-server
 
 .PHONY: all deps build release test unit-test conformance bench-router check-examples clean
 

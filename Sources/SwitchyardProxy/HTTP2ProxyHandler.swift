@@ -189,7 +189,12 @@ final class HTTP2Exchange: HTTP2UpstreamStreamDelegate {
 
     private func open(on upstream: HTTP2Upstream, target: UpstreamTarget) {
         guard let plan else { return }
-        let block = HTTP2Mapping.requestBlock(plan.head)
+        var block = HTTP2Mapping.requestBlock(plan.head)
+        // `te: trailers` is hop-by-hop to HTTP/1 (the policy's header preparation drops it) but
+        // end to end in HTTP/2, and gRPC servers require it.
+        if requestBlock.first(name: "te")?.lowercased() == "trailers", !block.contains(name: "te") {
+            block.add(name: "te", value: "trailers")
+        }
         let endStream = requestEnded && pending.isEmpty && pendingTrailers == nil
         guard let upstreamID = upstream.openStream(block, endStream: endStream, delegate: self) else {
             return answer(.upstreamFailed("the HTTP/2 connection to \(target) is closing"))
