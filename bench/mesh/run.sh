@@ -34,7 +34,10 @@
 #     the inbound for every request (Switchyard --upstream-idle-connections 0; nginx without
 #     upstream keepalive, proxy_ssl_session_reuse off; HAProxy http-reuse never,
 #     http-server-close, no-ssl-reuse),
-#     driven by wrk -c 50 keep-alive clients: requests/s = handshakes/s; CPU µs per handshake.
+#     driven by wrk -c 50 keep-alive clients: requests/s = handshakes/s; CPU µs per handshake;
+#   - HTTP/2 requests/s, Switchyard and HAProxy only (nginx does not speak HTTP/2 upstream):
+#     h2load -c 10 -m 10 with prior knowledge to the outbound, HTTP/2 over the mTLS hop, h2c
+#     to the backend (nginx `listen ... http2` on port 9899 of the same pods).
 #
 # Usage: bench/mesh/run.sh SWITCHYARD_BINARY [RESULTS_DIR]   (RESULTS_DIR: bench/results)
 # Settings: SY_BENCH_THREADS (1: one worker/thread per proxy; default: each system's default,
@@ -86,7 +89,8 @@ node1=$net.2 node2=$net.3 ngx_out=$net.4 ngx_in=$net.5 hap_out=$net.6 hap_in=$ne
 frontend_ip=$net.10 backend_a=$net.20 backend_b=$net.30
 for a in $node1:4140 $node1:4143 $node1:4191 $node2:4140 $node2:4143 $node2:4191 $ngx_out:4140 \
   $ngx_in:4143 $hap_out:4140 $hap_in:4143 $backend_a:9898 $backend_b:9898 $node1_fresh:4140 \
-  $node1_fresh:4143 $node1_fresh:4191 $ngx_out:4141 $hap_out:4141; do
+  $node1_fresh:4143 $node1_fresh:4191 $ngx_out:4141 $hap_out:4141 $hap_out:4142 $hap_in:4144 \
+  $backend_a:9899 $backend_b:9899; do
   ss -Hltn "src ${a%:*} and sport = :${a#*:}" | grep -q . && die "$a is in use (set SY_BENCH_NET to a free 127.x.y)"
 done
 declare -A url=(
@@ -95,6 +99,8 @@ declare -A url=(
 # the outbounds with connection reuse off (the handshake series)
 declare -A fresh_url=([switchyard]="http://$node1_fresh:4140/" [nginx]="http://$ngx_out:4141/" [haproxy]="http://$hap_out:4141/")
 dst_override='l5d-dst-override: backend-a-podinfo.test:9898'
+dst_override_h2='l5d-dst-override: backend-a-h2.test:9899'
+declare -A h2_url=([switchyard]="http://$node1:4140/" [haproxy]="http://$hap_out:4142/")
 
 # --- PKI: switchyard certs --------------------------------------------------------------------
 td=serviceaccount.identity.linkerd.cluster.local
@@ -143,7 +149,10 @@ start_nginx() {
 nginx_conf backend "
   default_type text/plain;
   server { listen $backend_a:9898; location / { return 200 'A backend\n'; } }
-  server { listen $backend_b:9898; location / { return 200 'B backend\n'; } }"
+  server { listen $backend_b:9898; location / { return 200 'B backend\n'; } }
+  http2_max_requests 1000000;
+  server { listen $backend_a:9899 http2; location / { return 200 'A backend\n'; } }
+  server { listen $backend_b:9899 http2; location / { return 200 'B backend\n'; } }"
 start_nginx backend
 
 # --- Switchyard: two node-mode daemons, ingress mode -----------------------------------------------
@@ -170,11 +179,11 @@ metadata: {name: $1, namespace: test, labels: {app: $1}}
 spec:
   serviceAccountName: $2
   nodeName: $3
-  containers: [{name: app, image: nginx, ports: [{name: http, containerPort: 9898, protocol: TCP}]}]
+  containers: [{name: app, image: nginx, ports: [{name: http, containerPort: 9898, protocol: TCP}, {name: h2c, containerPort: 9899, protocol: TCP}]}]
 status: {phase: Running, podIP: $4, podIPs: [{ip: $4}], conditions: [{type: Ready, status: "True"}]}
 EOF
 }
-service() { # NAME SELECTOR
+service() { # NAME SELECTOR [PORT TARGET]
   cat <<EOF
 ---
 apiVersion: v1
@@ -182,14 +191,18 @@ kind: Service
 metadata: {name: $1, namespace: test}
 spec:
   selector: {app: $2}
-  ports: [{name: http, port: 9898, protocol: TCP, targetPort: http}]
+  ports: [{name: http, port: ${3:-9898}, protocol: TCP, targetPort: ${4:-http}}]
 EOF
 }
 {
   workload frontend frontend node-1 "$frontend_ip"
   workload backend-a backend-a node-2 "$backend_a"; service backend-a-podinfo backend-a
   workload backend-b backend-b node-2 "$backend_b"; service backend-b-podinfo backend-b
+  service backend-a-h2 backend-a 9899 h2c; service backend-b-h2 backend-b 9899 h2c
 } >"$m/workloads.yaml"
+# the tutorial's route again, on the HTTP/2 Services
+sed -e 's/backend-b-podinfo/backend-b-h2/; s/backend-a-podinfo/backend-a-h2/g; s/9898/9899/g; s/name: backend-router/name: backend-router-h2/' \
+  examples/podinfo/backend-router.yaml >"$m/backend-router-h2.yaml"
 "$switchyard" check --manifests "$m" >"$work/check.txt" 2>&1 || { cat "$work/check.txt" >&2; die "the bench manifests do not check"; }
 start_switchyard() { # NODE IP NAME [FLAGS...]
   "$switchyard" run --config /dev/null --manifests "$m" --node "$1" --pod test/frontend \
@@ -304,6 +317,16 @@ backend mesh_a
 backend mesh_b
   http-reuse always
   server in $hap_in:4143 ssl verify required ca-file $bundle crt $work/frontend.pem sni str($id_b) verifyhost $id_b ssl-min-ver TLSv1.3
+frontend outbound_h2
+  bind $hap_out:4142 proto h2
+  use_backend mesh_b_h2 if { req.hdr(x-request-id) -m str alternative }
+  default_backend mesh_a_h2
+backend mesh_a_h2
+  http-reuse always
+  server in $hap_in:4144 ssl verify required ca-file $bundle crt $work/frontend.pem sni str($id_a) verifyhost $id_a ssl-min-ver TLSv1.3 alpn h2
+backend mesh_b_h2
+  http-reuse always
+  server in $hap_in:4144 ssl verify required ca-file $bundle crt $work/frontend.pem sni str($id_b) verifyhost $id_b ssl-min-ver TLSv1.3 alpn h2
 frontend outbound_fresh
   bind $hap_out:4141
   use_backend fresh_b if { req.hdr(x-request-id) -m str alternative }
@@ -326,12 +349,23 @@ backend app_a
   server a $backend_a:9898
 backend app_b
   http-reuse always
-  server b $backend_b:9898"
+  server b $backend_b:9898
+frontend inbound_h2
+  bind $hap_in:4144 ssl crt $work/backend-a.pem crt $work/backend-b.pem verify required ca-file $bundle ssl-min-ver TLSv1.3 alpn h2
+  use_backend app_b_h2 if { ssl_fc_sni -m str $id_b }
+  default_backend app_a_h2
+backend app_a_h2
+  http-reuse always
+  server a $backend_a:9899 proto h2
+backend app_b_h2
+  http-reuse always
+  server b $backend_b:9899 proto h2"
 
 # --- wait until everything listens and is ready -----------------------------------------------------
 for i in $(seq 200); do
   ok=1
-  for a in $backend_a:9898 $backend_b:9898 $ngx_out:4140 $ngx_in:4143 $hap_out:4140 $hap_in:4143 $ngx_out:4141 $hap_out:4141; do
+  for a in $backend_a:9898 $backend_b:9898 $ngx_out:4140 $ngx_in:4143 $hap_out:4140 $hap_in:4143 $ngx_out:4141 $hap_out:4141 \
+    $hap_out:4142 $hap_in:4144 $backend_a:9899 $backend_b:9899; do
     ss -Hltn "src ${a%:*} and sport = :${a#*:}" | grep -q . || ok=
   done
   for n in $node1 $node2 $node1_fresh; do curl -sf -o /dev/null "http://$n:4191/ready" || ok=; done
@@ -375,6 +409,12 @@ for s in switchyard nginx haproxy; do
   log "$s: x-request-id routes to A and B; the inbound refuses a client without a certificate ($how)"
 done
 plain=$(curl -sS --max-time 5 -H "Host: backend-a-podinfo.test:9898" "http://$node2:4143/" 2>&1 || true)
+for s in switchyard haproxy; do
+  a=$(curl -sS --max-time 5 --http2-prior-knowledge -H "$dst_override_h2" "${h2_url[$s]}" 2>&1 || true)
+  b=$(curl -sS --max-time 5 --http2-prior-knowledge -H "$dst_override_h2" -H 'x-request-id: alternative' "${h2_url[$s]}" 2>&1 || true)
+  [ "$a" = "A backend" ] && [ "$b" = "B backend" ] || die "$s over HTTP/2: got '$a' and '$b'"
+done
+log "switchyard and haproxy: HTTP/2 routes to A and B"
 log "switchyard: plaintext to the inbound (no --require-mtls): '${plain//$'\n'/ }'"
 
 # --- helpers --------------------------------------------------------------------------------------
@@ -384,7 +424,7 @@ cpu_ticks() { local p; for p in "$@"; do awk '{ print $14 + $15 }' "/proc/$p/sta
 rss_kib() { local p; for p in "$@"; do awk '/^VmRSS:/ { print $2 }' "/proc/$p/status"; done | awk '{ n += $1 } END { print n + 0 }'; }
 hz=$(getconf CLK_TCK)
 median() { tr ' ' '\n' | { grep . || true; } | sort -g | awk '{ v[NR] = $1 } END { if (NR == 0) print "-"; else if (NR % 2) print v[(NR + 1) / 2]; else print (v[NR / 2] + v[NR / 2 + 1]) / 2 }'; }
-declare -A rps p50 p99 p999 cpu_us mem_idle mem_conns hs hs_cpu
+declare -A rps p50 p99 p999 cpu_us mem_idle mem_conns hs hs_cpu h2rps
 
 saturation() { # SYSTEM ROUND
   local s=$1 out reqs t0 t1 r
@@ -410,6 +450,15 @@ handshakes() { # SYSTEM: wrk through the outbound without reuse; every request a
   hs[$s]+="$r "
   hs_cpu[$s]+="$(awk -v t=$((t1 - t0)) -v hz="$hz" -v n="$reqs" 'BEGIN { printf "%.1f", t / hz * 1e6 / n }') "
   printf '  %-10s no reuse: %6s handshakes/s\n' "$s" "$r"
+}
+http2() { # SYSTEM: h2load with prior knowledge through the outbound, HTTP/2 all the way
+  local s=$1 out r
+  out=$(timeout $((seconds * 3 + 30)) h2load -c 10 -m 10 -t 1 -D "$seconds" --warm-up-time 1 -H "$dst_override_h2" "${h2_url[$s]}" 2>&1) ||
+    { echo "$out" >&2; die "$s: h2load (HTTP/2) failed"; }
+  grep -q "0 failed, 0 errored" <<<"$out" || { grep "requests:" <<<"$out" >&2; die "$s: HTTP/2 requests failed"; }
+  r=$(awk '/^finished in/ { gsub(",", "", $4); printf "%.0f", $4 }' <<<"$out")
+  h2rps[$s]+="$r "
+  printf '  %-10s HTTP/2: %7s req/s\n' "$s" "$r"
 }
 latency() { # SYSTEM
   local s=$1 out
@@ -456,6 +505,7 @@ for r in $(seq "$rounds"); do
     latency "$s"
   done
   for s in "${order[@]}"; do [ "$s" = direct ] || handshakes "$s"; done
+  for s in "${order[@]}"; do case $s in switchyard|haproxy) http2 "$s" ;; esac; done
 done
 # Reuse really was off: node-1-fresh made (about) one mTLS connection per request.
 fresh_connects=$(curl -s "http://$node1_fresh:4191/metrics" | awk '/^switchyard_upstream_connect_total\{.*tls="true".*result="success"/ { n += $2 } END { print n + 0 }')
@@ -465,6 +515,7 @@ log "switchyard without reuse: $fresh_connects mTLS connections for $fresh_reque
 # --- the table ------------------------------------------------------------------------------------
 declare -A m_rps m_p50 m_p99 m_p999 m_cpu m_hs m_hs_cpu
 for s in switchyard nginx haproxy; do m_hs[$s]=$(median <<<"${hs[$s]}"); m_hs_cpu[$s]=$(median <<<"${hs_cpu[$s]}"); done
+declare -A m_h2; for s in switchyard haproxy; do m_h2[$s]=$(median <<<"${h2rps[$s]}"); done
 for s in "${systems[@]}"; do
   m_rps[$s]=$(median <<<"${rps[$s]}"); m_p50[$s]=$(median <<<"${p50[$s]}")
   m_p99[$s]=$(median <<<"${p99[$s]}"); m_p999[$s]=$(median <<<"${p999[$s]}")
@@ -519,9 +570,17 @@ out=$results_dir/$date$suffix.md
   echo
   echo "Switchyard without reuse made $fresh_connects mTLS connections for $fresh_requests requests."
   echo
+  echo "HTTP/2 all the way (h2load -c 10 -m 10 -D ${seconds}s, prior knowledge to the outbound, h2 over mTLS, h2c to the"
+  echo "backend); nginx has no HTTP/2 upstream, so the ratio is to HAProxy:"
+  echo
+  echo "| system | HTTP/2 requests/s |"
+  echo "| --- | --- |"
+  for s in switchyard haproxy; do echo "| $s | $(cell "${m_h2[$s]}" "${m_h2[haproxy]}" %.0f) |"; done
+  echo
   echo "Rounds (requests/s): $(for s in "${systems[@]}"; do printf '%s: %s; ' "$s" "${rps[$s]% }"; done)"
   echo "Rounds (p99 µs): $(for s in "${systems[@]}"; do printf '%s: %s; ' "$s" "${p99[$s]% }"; done)"
   echo "Rounds (handshakes/s): $(for s in switchyard nginx haproxy; do printf '%s: %s; ' "$s" "${hs[$s]% }"; done)"
+  echo "Rounds (HTTP/2 requests/s): $(for s in switchyard haproxy; do printf '%s: %s; ' "$s" "${h2rps[$s]% }"; done)"
 } >"$out"
 echo
 cat "$out"
