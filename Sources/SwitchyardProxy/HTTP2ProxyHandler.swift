@@ -190,6 +190,12 @@ final class HTTP2Exchange: HTTP2UpstreamStreamDelegate {
     private func open(on upstream: HTTP2Upstream, target: UpstreamTarget) {
         guard let plan else { return }
         var block = HTTP2Mapping.requestBlock(plan.head)
+        // The pod this stream is for: the mesh connection may carry streams for several pods of
+        // the peer's identity. Whatever a client sent under that name never passes.
+        if block.contains(name: InboundHTTP2Policy.targetField) { block.remove(name: InboundHTTP2Policy.targetField) }
+        if target.isMeshed, handler.policy.direction == .outbound {
+            block.add(name: InboundHTTP2Policy.targetField, value: target.endpoint.description)
+        }
         // `te: trailers` is hop-by-hop to HTTP/1 (the policy's header preparation drops it) but
         // end to end in HTTP/2, and gRPC servers require it.
         if requestBlock.first(name: "te")?.lowercased() == "trailers", !block.contains(name: "te") {

@@ -1,6 +1,7 @@
 import Logging
 import NIOCore
 import SwitchyardHTTP2
+import SwitchyardInterception
 
 /// What an HTTP/2 stream to an upstream reports to the exchange that opened it. Called on the
 /// event loop of the connection (the exchange's own).
@@ -12,9 +13,9 @@ protocol HTTP2UpstreamStreamDelegate: AnyObject {
     func upstreamClosed(_ code: HTTP2ErrorCode)
 }
 
-/// One HTTP/2 client connection to an upstream: a pod that speaks HTTP/2, or, for a meshed
-/// pod, the peer's inbound over mTLS with the transport preface naming that pod. Many streams
-/// share it. Confined to its event loop.
+/// One HTTP/2 client connection to an upstream: a pod that speaks HTTP/2, or, for meshed pods,
+/// the peer's inbound over mTLS (the transport preface names the first pod; each stream names
+/// its own). Many streams share it. Confined to its event loop.
 final class HTTP2Upstream {
     let target: UpstreamTarget
     let channel: Channel
@@ -122,15 +123,31 @@ final class HTTP2UpstreamMux: ChannelInboundHandler {
     private func wrapOutbound(_ command: HTTP2Command) -> NIOAny { NIOAny(command) }
 }
 
-/// The HTTP/2 client connections of one event loop, by upstream target: a stream goes on a
-/// connection of its target with room for it, else a new one is made (streams that ask while
+/// What HTTP/2 connections are shared by: the dialled address and the two identities. A meshed
+/// connection goes to a peer's inbound as one client identity to one server identity, and
+/// carries streams for every pod of that identity on that node (each stream names its pod);
+/// a plaintext one goes to one pod.
+struct HTTP2ConnectionKey: Hashable {
+    var dial: IPEndpoint
+    var peerIdentity: String?
+    var sourceIdentity: String?
+
+    init(_ target: UpstreamTarget) {
+        dial = target.dial
+        peerIdentity = target.peerIdentity
+        sourceIdentity = target.sourceIdentity
+    }
+}
+
+/// The HTTP/2 client connections of one event loop, by `HTTP2ConnectionKey`: a stream goes on
+/// a connection of its key with room for it, else a new one is made (streams that ask while
 /// it is being made wait for it). Confined to the loop.
 final class HTTP2UpstreamConnections {
     let eventLoop: EventLoop
     /// Streams put on one connection before another is opened (below what peers allow: 100).
     let maxStreamsPerConnection: Int
-    private var connections: [UpstreamTarget: [HTTP2Upstream]] = [:]
-    private var waiting: [UpstreamTarget: [(Result<HTTP2Upstream, any Error>) -> Void]] = [:]
+    private var connections: [HTTP2ConnectionKey: [HTTP2Upstream]] = [:]
+    private var waiting: [HTTP2ConnectionKey: [(Result<HTTP2Upstream, any Error>) -> Void]] = [:]
 
     init(eventLoop: EventLoop, maxStreamsPerConnection: Int = 100) {
         self.eventLoop = eventLoop
@@ -145,22 +162,23 @@ final class HTTP2UpstreamConnections {
                     configuration: HTTP2Configuration,
                     _ completion: @escaping (Result<HTTP2Upstream, any Error>) -> Void) {
         eventLoop.preconditionInEventLoop()
-        if let ready = connections[target]?.first(where: { $0.acceptsStreams && $0.openStreams < maxStreamsPerConnection }) {
+        let key = HTTP2ConnectionKey(target)
+        if let ready = connections[key]?.first(where: { $0.acceptsStreams && $0.openStreams < maxStreamsPerConnection }) {
             completion(.success(ready))
             return
         }
-        if waiting[target] != nil {
-            waiting[target]!.append(completion)
+        if waiting[key] != nil {
+            waiting[key]!.append(completion)
             return
         }
-        waiting[target] = [completion]
+        waiting[key] = [completion]
         let connected = connector.connect(target, inner: .http2, on: eventLoop) { channel in
             let sync = channel.pipeline.syncOperations
             try sync.addHandler(HTTP2ConnectionHandler(mode: .client, configuration: configuration))
             try sync.addHandler(HTTP2UpstreamMux(target: target, logger: logger))
         }
         connected.assumeIsolated().whenComplete { result in
-            let waiters = self.waiting.removeValue(forKey: target) ?? []
+            let waiters = self.waiting.removeValue(forKey: key) ?? []
             metrics.upstreamConnectTotal.labels(target.isMeshed ? "true" : "false", result.isSuccess ? "success" : "failure").increment()
             switch result {
             case .success(let channel):
@@ -170,10 +188,10 @@ final class HTTP2UpstreamConnections {
                     return
                 }
                 let upstream = HTTP2Upstream(target: target, channel: channel, mux: mux)
-                self.connections[target, default: []].append(upstream)
+                self.connections[key, default: []].append(upstream)
                 channel.closeFuture.assumeIsolated().whenComplete { _ in
-                    self.connections[target]?.removeAll { $0 === upstream }
-                    if self.connections[target]?.isEmpty == true { self.connections.removeValue(forKey: target) }
+                    self.connections[key]?.removeAll { $0 === upstream }
+                    if self.connections[key]?.isEmpty == true { self.connections.removeValue(forKey: key) }
                 }
                 for waiter in waiters { waiter(.success(upstream)) }
             case .failure(let error):

@@ -98,7 +98,7 @@ struct InboundConnection {
 
     /// Installs, after `context`'s handler, HTTP/1 toward `target` or an opaque splice.
     func forward(_ context: ChannelHandlerContext, protocol inner: TransportPreface.InnerProtocol, to target: IPEndpoint,
-                 clientIdentity: String?) throws {
+                 clientIdentity: String?, serverName: String? = nil) throws {
         let pipeline = context.pipeline.syncOperations
         switch inner {
         case .http1:
@@ -106,7 +106,8 @@ struct InboundConnection {
             try pipeline.addProxyServerHandlers(OutboundConnection(daemon: daemon).httpHandler(policy, eventLoop: context.eventLoop),
                                                 configuration: daemon.configuration)
         case .http2:
-            let policy = InboundHTTPPolicy(target: target, clientIdentity: clientIdentity)
+            let policy = InboundHTTP2Policy(connection: self, defaultTarget: target, clientIdentity: clientIdentity,
+                                            serverName: serverName)
             try pipeline.addHTTP2ProxyHandlers(OutboundConnection(daemon: daemon).http2Handler(policy, eventLoop: context.eventLoop))
         default:
             try pipeline.addHandler(opaque(to: target))
@@ -159,7 +160,8 @@ struct InboundConnection {
                     return
                 }
                 do {
-                    try connection.forward(context, protocol: received.preface.innerProtocol, to: target, clientIdentity: clientIdentity)
+                    try connection.forward(context, protocol: received.preface.innerProtocol, to: target, clientIdentity: clientIdentity,
+                                           serverName: tls.requestedServerName)
                     context.pipeline.syncOperations.removeHandler(context: context, promise: nil)
                 } catch {
                     context.close(promise: nil)

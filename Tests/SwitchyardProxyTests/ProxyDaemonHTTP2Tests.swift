@@ -4,6 +4,7 @@
 // mTLS mesh hop carrying HTTP/2 with l5d-client-id.
 import Foundation
 import NIOCore
+import NIOHTTP1
 @testable import SwitchyardProxy
 import SwitchyardInterception
 import SwitchyardSubprocess
@@ -146,11 +147,12 @@ struct ProxyDaemonHTTP2Tests {
         }
     }
 
-    @Test("HTTP/2 over the mTLS mesh hop: the inbound relays streams to the app with the verified l5d-client-id")
+    @Test("HTTP/2 over the mTLS mesh hop: streams for two pods of one identity share one mTLS connection; the inbound relays each to its pod with the verified l5d-client-id")
     func meshedHop() async throws {
         try await withProxyWorld { world in
             let server = try await HTTP2TestBackend.start(name: "meshed h2", ip: "127.0.78.62", group: world.group)
-            world.onStop { await server.stop() }
+            let second = try await HTTP2TestBackend.start(name: "meshed h2 second", ip: "127.0.78.63", group: world.group)
+            world.onStop { await server.stop(); await second.stop() }
             let clientIP = "127.0.78.61"
             let anchor = try CertificateAuthority.makeTrustAnchor()
             let issuer = try CertificateAuthority.makeIssuer(signedBy: anchor)
@@ -168,6 +170,8 @@ struct ProxyDaemonHTTP2Tests {
                 manifests: [M.namespace(), M.node("node-1", internalIP: "127.0.0.1"),
                             M.service("server", clusterIP: "10.96.2.62"),
                             M.pod("server-0", app: "server", ip: server.ip, port: server.port, meshed: true, serviceAccount: "server"),
+                            M.service("second", clusterIP: "10.96.2.63"),
+                            M.pod("second-0", app: "second", ip: second.ip, port: second.port, meshed: true, serviceAccount: "server"),
                             M.pod("client-0", app: "client", ip: clientIP, port: 9, meshed: true, serviceAccount: "client")],
                 credentials: credentials
             ) { configuration in
@@ -176,17 +180,62 @@ struct ProxyDaemonHTTP2Tests {
             }
             let client = try await HTTP2TestClient.connect(to: try world.outbound, from: clientIP, group: world.group)
             defer { Task { await client.close() } }
-            for _ in 0..<3 {
-                let response = try await client.request(authority: "server.test:8080", headers: [("l5d-client-id", "forged.identity")])
-                #expect(response.status == 200)
-                #expect(response.body == "meshed h2\n")
+            for index in 0..<6 {
+                let (host, name) = index % 2 == 0 ? ("server.test:8080", "meshed h2") : ("second.test:8080", "meshed h2 second")
+                let response = try await client.request(authority: host, headers: [("l5d-client-id", "forged.identity"),
+                                                                                    ("switchyard-target", "127.0.0.1:1")])
+                #expect(response.status == 200, "\(response.body)")
+                #expect(response.body == name + "\n")
                 #expect(response.value("x-seen-client-id") == M.identity("client"), "the app saw the verified identity only")
             }
+            #expect(second.requests.count == 3)
+            #expect(second.requests.allSatisfy { $0.value("switchyard-target") == nil }, "the inbound removes the target field")
             #expect(server.requests.count == 3)
             #expect(server.acceptedConnections == 1, "the inbound's streams to the app share one connection")
             #expect(world.metric("switchyard_upstream_connect_total", ["tls": "true", "result": "success"]) == 1,
-                    "one mTLS connection carried the three streams\n\(world.metricsText())")
-            #expect(world.metric("request_total", ["direction": "inbound", "tls": "true"]) == 3)
+                    "one mTLS connection carried the six streams to both pods\n\(world.metricsText())")
+            #expect(world.metric("request_total", ["direction": "inbound", "tls": "true"]) == 6)
+        }
+    }
+
+    @Test("the inbound's per-stream target: another local pod of the SNI's identity is allowed; one of another identity, an unmeshed one or a non-pod is refused; on plaintext the field is ignored")
+    func inboundStreamTargets() async throws {
+        try await withProxyWorld { world in
+            try await world.start(manifests: [
+                M.namespace(), M.node(),
+                M.pod("server-0", app: "server", ip: "127.0.78.91", port: 8080, meshed: true, serviceAccount: "server"),
+                M.pod("server-1", app: "server", ip: "127.0.78.92", port: 8080, meshed: true, serviceAccount: "server"),
+                M.pod("other-0", app: "other", ip: "127.0.78.93", port: 8080, meshed: true, serviceAccount: "other"),
+                M.pod("plain-0", app: "plain", ip: "127.0.78.94", port: 8080, meshed: false),
+            ])
+            let daemon = try #require(world.daemon)
+            let server0 = try #require(IPEndpoint("127.0.78.91:8080"))
+            func plan(_ field: String?, meshed: Bool = true) -> ForwardingPlan {
+                let policy = InboundHTTP2Policy(connection: InboundConnection(daemon: daemon), defaultTarget: server0,
+                                                clientIdentity: meshed ? M.identity("client") : nil,
+                                                serverName: meshed ? M.identity("server") : nil)
+                var head = HTTPRequestHead(version: .http1_1, method: .GET, uri: "/")
+                if let field { head.headers.add(name: "switchyard-target", value: field) }
+                return policy.plan(head)
+            }
+            func target(_ plan: ForwardingPlan) -> String? {
+                if case .forward(let request) = plan {
+                    #expect(!request.head.headers.contains(name: "switchyard-target"))
+                    return request.targets.first?.endpoint.description
+                }
+                return nil
+            }
+            func refusal(_ plan: ForwardingPlan) -> String? {
+                if case .answer(let error) = plan { return error.reason }
+                return nil
+            }
+            #expect(target(plan(nil)) == "127.0.78.91:8080")
+            #expect(target(plan("127.0.78.92:8080")) == "127.0.78.92:8080")
+            #expect(refusal(plan("127.0.78.93:8080"))?.contains("but the client asked for \(M.identity("server"))") == true)
+            #expect(refusal(plan("127.0.78.94:8080"))?.contains("is not meshed") == true)
+            #expect(refusal(plan("10.1.2.3:80"))?.contains("is not a pod of the mesh") == true)
+            #expect(refusal(plan("nonsense"))?.contains("is not an IP address and port") == true)
+            #expect(target(plan("127.0.78.93:8080", meshed: false)) == "127.0.78.91:8080", "plaintext: the field is ignored")
         }
     }
 }
