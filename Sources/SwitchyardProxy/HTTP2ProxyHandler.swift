@@ -25,11 +25,17 @@ final class HTTP2ProxyHandler: ChannelInboundHandler {
     let side: ProxyMetrics.Side
     let logger: Logger
     let configuration: HTTP2Configuration
+    /// A connection without streams for this long is shut down (GOAWAY); zero: never.
+    let idleTimeout: TimeAmount
     fileprivate var context: ChannelHandlerContext?
     fileprivate var exchanges: [HTTP2StreamID: HTTP2Exchange] = [:]
+    private var idleTimer: Scheduled<Void>?
+    private var shuttingDown = false
+    /// How long a drain (or an idle shutdown) lets the streams in flight finish.
+    static let shutdownGrace: TimeAmount = .seconds(30)
 
     init(policy: any HTTPForwardingPolicy, loop: LoopResources, connector: UpstreamConnector, metrics: ProxyMetrics,
-         logger: Logger, configuration: HTTP2Configuration = HTTP2Configuration()) {
+         logger: Logger, configuration: HTTP2Configuration = HTTP2Configuration(), idleTimeout: TimeAmount = .zero) {
         self.policy = policy
         self.loop = loop
         self.connector = connector
@@ -37,11 +43,35 @@ final class HTTP2ProxyHandler: ChannelInboundHandler {
         self.side = metrics.side(policy.direction, tls: policy.isTLS)
         self.logger = logger
         self.configuration = configuration
+        self.idleTimeout = idleTimeout
     }
 
-    func handlerAdded(context: ChannelHandlerContext) { self.context = context }
+    func handlerAdded(context: ChannelHandlerContext) {
+        self.context = context
+        armIdleTimer()
+    }
+
+    /// Starts the idle timer when no stream is open.
+    private func armIdleTimer() {
+        idleTimer?.cancel()
+        idleTimer = nil
+        guard idleTimeout > .zero, exchanges.isEmpty, !shuttingDown, let context else { return }
+        idleTimer = context.eventLoop.assumeIsolated().scheduleTask(in: idleTimeout) { [weak self] in
+            guard let self, self.exchanges.isEmpty else { return }
+            self.shutDown()
+        }
+    }
+
+    /// A graceful GOAWAY: streams in flight finish, no new ones are taken, then the codec closes.
+    private func shutDown() {
+        guard !shuttingDown, let context else { return }
+        shuttingDown = true
+        idleTimer?.cancel()
+        context.writeAndFlush(wrapOutboundOut(.shutdown(gracePeriod: Self.shutdownGrace)), promise: nil)
+    }
 
     func handlerRemoved(context: ChannelHandlerContext) {
+        idleTimer?.cancel()
         self.context = nil
         let left = exchanges
         exchanges.removeAll()
@@ -54,6 +84,8 @@ final class HTTP2ProxyHandler: ChannelInboundHandler {
             guard exchanges[id] == nil else { return }  // a second head (1xx does not come from clients)
             let exchange = HTTP2Exchange(id: id, handler: self, requestBlock: block, requestEnded: endStream)
             exchanges[id] = exchange
+            idleTimer?.cancel()
+            idleTimer = nil
             side.requests.increment()
             exchange.start()
         case .data(let id, let buffer, let endStream):
@@ -66,6 +98,7 @@ final class HTTP2ProxyHandler: ChannelInboundHandler {
             exchanges[id]?.requestTrailers(block)
         case .streamClosed(let id, let code):
             exchanges.removeValue(forKey: id)?.downstreamClosed(code)
+            if exchanges.isEmpty { armIdleTimer() }
         case .goAway:
             break
         }
@@ -76,6 +109,10 @@ final class HTTP2ProxyHandler: ChannelInboundHandler {
         // client's FIN ends the connection and every stream on it.
         if case ChannelEvent.inputClosed = event {
             context.close(promise: nil)
+            return
+        }
+        if event is DrainRequested {
+            shutDown()
             return
         }
         context.fireUserInboundEventTriggered(event)
@@ -103,6 +140,7 @@ final class HTTP2ProxyHandler: ChannelInboundHandler {
 
     fileprivate func finished(_ exchange: HTTP2Exchange) {
         if exchanges[exchange.id] === exchange { exchanges.removeValue(forKey: exchange.id) }
+        if exchanges.isEmpty { armIdleTimer() }
     }
 }
 

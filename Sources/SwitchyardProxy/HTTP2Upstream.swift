@@ -200,11 +200,9 @@ final class HTTP2UpstreamConnections {
         }
     }
 
-    /// Closes every connection (the daemon's shutdown).
+    /// Closes every connection (the daemon's shutdown, once the client connections are gone).
     func closeAll() {
-        for upstream in connections.values.flatMap({ $0 }) {
-            upstream.channel.writeAndFlush(HTTP2Command.shutdown(gracePeriod: .seconds(5)), promise: nil)
-        }
+        for upstream in connections.values.flatMap({ $0 }) { upstream.channel.close(promise: nil) }
     }
 }
 

@@ -57,7 +57,7 @@ struct OutboundConnection {
 
     func http2Handler(_ policy: any HTTPForwardingPolicy, eventLoop: EventLoop) -> HTTP2ProxyHandler {
         HTTP2ProxyHandler(policy: policy, loop: daemon.loops.resources(for: eventLoop), connector: daemon.connector,
-                          metrics: daemon.metrics, logger: daemon.logger)
+                          metrics: daemon.metrics, logger: daemon.logger, idleTimeout: daemon.configuration.clientIdleTimeout)
     }
 
     /// Splices to one endpoint of the original destination (a Service's endpoints through the

@@ -109,7 +109,10 @@ public final class ProxyDaemon: Sendable {
             connections.closeAll()
         }
         for loop in loops.all {
-            try? await loop.eventLoop.submit { loop.resources.pool.closeAll() }.get()
+            try? await loop.eventLoop.submit {
+                loop.resources.pool.closeAll()
+                loop.resources.h2.closeAll()
+            }.get()
         }
     }
 }

@@ -23,6 +23,8 @@ final class HTTP2TestBackend: Sendable {
     }
 
     private struct State {
+        var released = false
+        var held: [@Sendable () -> Void] = []
         var requests: [Request] = []
         var connections = 0
         var resets: [String] = []  // paths of streams the client (the proxy) reset
@@ -53,6 +55,16 @@ final class HTTP2TestBackend: Sendable {
             }
             .bind(host: ip, port: 0).get()
         return HTTP2TestBackend(name: name, ip: ip, port: channel.localAddress?.port ?? 0, channel: channel, state: state)
+    }
+
+    /// Answers the `/slow` requests held so far, and every later one at once.
+    func release() {
+        let held = state.withLockedValue { state -> [@Sendable () -> Void] in
+            state.released = true
+            defer { state.held = [] }
+            return state.held
+        }
+        for answer in held { answer() }
     }
 
     func stop() async {
@@ -104,6 +116,22 @@ final class HTTP2TestBackend: Sendable {
         private func respond(_ id: HTTP2StreamID, context: ChannelHandlerContext) {
             let path = paths[id] ?? "/"
             if path.hasPrefix("/hang") { return }
+            if path.hasPrefix("/slow"), !state.withLockedValue({ $0.released }) {
+                let loop = context.eventLoop
+                let bound = NIOLoopBound((self, context), eventLoop: loop)
+                let answer: @Sendable () -> Void = {
+                    loop.execute {
+                        let (app, context) = bound.value
+                        app.answer(id, path: path, context: context)
+                    }
+                }
+                state.withLockedValue { $0.held.append(answer) }
+                return
+            }
+            answer(id, path: path, context: context)
+        }
+
+        private func answer(_ id: HTTP2StreamID, path: String, context: ChannelHandlerContext) {
             if path.hasPrefix("/reset") {
                 context.writeAndFlush(wrapOutboundOut(.resetStream(id, .internalError)), promise: nil)
                 return

@@ -38,23 +38,38 @@ final class HTTP2TestClient: Sendable {
                  body: String? = nil) async throws -> Response {
         var block: HTTP2HeaderBlock = [":method": method, ":scheme": "http", ":authority": authority, ":path": path]
         for (name, value) in headers { block.add(name: name, value: value) }
-        let done = channel.eventLoop.makePromise(of: Response.self)
         let channel = self.channel
-        try await channel.eventLoop.submit {
+        let done = try await channel.eventLoop.submit { () -> EventLoopFuture<Response> in
+            guard channel.isActive else { throw HTTP2Error.connectionClosed }
             let collector = try channel.pipeline.syncOperations.handler(type: Collector.self)
+            let done = channel.eventLoop.makePromise(of: Response.self)
             let id = channel.eventLoop.makePromise(of: HTTP2StreamID.self)
-            id.futureResult.assumeIsolated().whenSuccess { collector.waiting[$0] = (done, Response(status: 0, headers: [], body: "", trailers: [], closed: .noError)) }
-            id.futureResult.whenFailure { done.fail($0) }
-            channel.write(HTTP2Command.openStream(block, endStream: body == nil, streamID: id), promise: nil)
-            if let body {
-                id.futureResult.assumeIsolated().whenSuccess { stream in
-                    channel.write(HTTP2Command.sendData(stream, ByteBuffer(string: body), endStream: true), promise: nil)
+            // Settled exactly once: by the stream's end, or by the failure to open it.
+            var opened = false
+            id.futureResult.assumeIsolated().whenComplete { result in
+                switch result {
+                case .success(let stream):
+                    opened = true
+                    collector.waiting[stream] = (done, Response(status: 0, headers: [], body: "", trailers: [], closed: .noError))
+                    if let body {
+                        channel.write(HTTP2Command.sendData(stream, ByteBuffer(string: body), endStream: true), promise: nil)
+                    }
+                case .failure(let error):
+                    done.fail(error)
                 }
             }
-            channel.flush()
+            let written = channel.eventLoop.makePromise(of: Void.self)
+            written.futureResult.assumeIsolated().whenFailure { error in
+                if !opened { id.fail(error) }  // never reached the handler, which would have settled it
+            }
+            channel.writeAndFlush(HTTP2Command.openStream(block, endStream: body == nil, streamID: id), promise: written)
+            return done.futureResult
         }.get()
-        return try await done.futureResult.get()
+        return try await done.get()
     }
+
+    /// Whether the connection is still open.
+    var isActive: Bool { channel.isActive }
 
     func close() async {
         try? await channel.close()

@@ -238,4 +238,51 @@ struct ProxyDaemonHTTP2Tests {
             #expect(target(plan("127.0.78.93:8080", meshed: false)) == "127.0.78.91:8080", "plaintext: the field is ignored")
         }
     }
+
+    /// An HTTP/2 app behind Service `backend-a`, and the daemon started with `configure`.
+    static func singleBackendWorld(_ world: ProxyWorld, ip: String,
+                                   configure: (inout ProxyConfiguration) -> Void = { _ in }) async throws -> HTTP2TestBackend {
+        let a = try await HTTP2TestBackend.start(name: "A backend", ip: ip, group: world.group)
+        world.onStop { await a.stop() }
+        try await world.start(manifests: [M.namespace(), M.node(),
+                                          M.service("backend-a", clusterIP: "10.96.2.101"),
+                                          M.pod("backend-a-0", app: "backend-a", ip: a.ip, port: a.port)], configure: configure)
+        return a
+    }
+
+    @Test("drain: a stream in flight finishes, then the connection closes")
+    func drain() async throws {
+        try await withProxyWorld { world in
+            let a = try await Self.singleBackendWorld(world, ip: "127.0.78.101")
+            let busy = try await HTTP2TestClient.connect(to: try world.outbound, group: world.group)
+            defer { Task { await busy.close() } }
+            async let slow = busy.request(authority: "backend-a.test:8080", path: "/slow")
+            #expect(await eventually(timeout: .seconds(20)) { a.requests.contains { $0.path == "/slow" } })
+            let daemon = try #require(world.daemon)
+            let shutdown = Task { await daemon.shutdown(gracePeriod: .seconds(20)) }
+            a.release()
+            let response = try await slow
+            #expect(response.status == 200, "the stream in flight finished")
+            #expect(response.body == "A backend\n")
+            await shutdown.value
+            #expect(!busy.isActive, "the drained connection is closed")
+        }
+    }
+
+    @Test("an HTTP/2 client connection without streams is shut down after clientIdleTimeout")
+    func idleConnection() async throws {
+        try await withProxyWorld { world in
+            _ = try await Self.singleBackendWorld(world, ip: "127.0.78.102") { configuration in
+                configuration.clientIdleTimeout = .seconds(1)
+            }
+            // A loaded machine may let a second pass before the first request: then try again.
+            var served: HTTP2TestClient?
+            for _ in 0..<5 where served == nil {
+                let client = try await HTTP2TestClient.connect(to: try world.outbound, group: world.group)
+                if (try? await client.request(authority: "backend-a.test:8080"))?.status == 200 { served = client } else { await client.close() }
+            }
+            let client = try #require(served, "no request got through")
+            #expect(await eventually(timeout: .seconds(15)) { !client.isActive }, "closed after being idle")
+        }
+    }
 }
