@@ -77,6 +77,13 @@ bench: deps
 	SY_BENCH_THREADS=1 bench/mesh/run.sh "$$bin" && \
 	if [ "$(SY_BENCH_SERIES)" != 1 ]; then SY_BENCH_THREADS=default bench/mesh/run.sh "$$bin"; fi
 
+# Heap allocations per proxied HTTP/1.1 request (release; exits 1 over budget; docs/performance.md).
+# Budgets = AllocationBudgetTests' release budgets.
+.PHONY: alloc-budget
+alloc-budget:
+	$(SWIFT) build -c release --product SwitchyardAllocBench $(BENCH_BUILD_FLAGS)
+	"$$($(SWIFT) build -c release --product SwitchyardAllocBench $(BENCH_BUILD_FLAGS) --show-bin-path)/SwitchyardAllocBench" --budget-mesh 40.5 --budget-plaintext 13.5
+
 clean:
 	rm -rf .build
 

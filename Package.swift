@@ -97,6 +97,20 @@ let package = Package(
             dependencies: ["SwitchyardModel", "SwitchyardRouting"],
             path: "bench/router"),
 
+        // `make alloc-budget`: heap allocations per proxied HTTP/1.1 request through an in-process
+        // daemon, counted by a malloc interposer (release build; exits 1 over budget; docs/performance.md).
+        .target(name: "CAllocCounter", path: "bench/alloc/CAllocCounter"),
+        .executableTarget(
+            name: "SwitchyardAllocBench",
+            dependencies: [
+                "CAllocCounter", "SwitchyardProxy", "SwitchyardModel", "SwitchyardTLS", "SwitchyardAdmin",
+                "SwitchyardInterception",
+                .product(name: "NIOCore", package: "swift-nio"),
+                .product(name: "NIOPosix", package: "swift-nio"),
+                .product(name: "NIOHTTP1", package: "swift-nio"),
+                .product(name: "Logging", package: "swift-log"),
+            ],
+            path: "bench/alloc/SwitchyardAllocBench"),
         // Shared by the test targets: `.dedicatedThread` for tests that block.
         .target(name: "SwitchyardTestSupport", path: "Tests/Support"),
         .testTarget(name: "SwitchyardModelTests", dependencies: ["SwitchyardModel"]),

@@ -4,10 +4,13 @@ import NIOHTTP1
 /// The HTTP/1 codecs of the proxy's two kinds of connection, and their removal when a
 /// connection switches to an opaque stream after `101 Switching Protocols`.
 extension ChannelPipeline.SynchronousOperations {
-    /// The client side: NIOHTTP1's server codec (leftover bytes kept for an upgrade; responses
+    /// The client side: `ClientReadAheadHandler`, NIOHTTP1's server codec (leftover bytes kept for an upgrade; responses
     /// to HEAD framed without a body; heads up to `maxHeaderBytes`), pipelining assistance and
-    /// response-header validation, an idle timer (`clientIdleTimeout`), then `handler`.
+    /// response-header validation, an idle timer (`clientIdleTimeout`, `ClientIdleHandler`), then `handler`.
     func addProxyServerHandlers(_ handler: HTTPProxyHandler, configuration: ProxyConfiguration) throws {
+        let readAhead = ClientReadAheadHandler()
+        handler.readAhead = readAhead
+        try addHandler(readAhead)
         // An upgrade configuration without upgraders: no upgrade is done by NIO (the proxy relays
         // it), but the request decoder keeps the bytes after an Upgrade request for the splice.
         let upgrade: NIOHTTPServerUpgradeConfiguration = (upgraders: [], completionHandler: { _ in })
@@ -16,7 +19,7 @@ extension ChannelPipeline.SynchronousOperations {
                                         withEncoderConfiguration: .init(),
                                         withDecoderLimitConfiguration: configuration.headerLimits)
         if configuration.clientIdleTimeout > .zero {
-            try addHandler(IdleStateHandler(allTimeout: configuration.clientIdleTimeout))
+            try addHandler(ClientIdleHandler(timeout: configuration.clientIdleTimeout))
         }
         try addHandler(handler)
     }
@@ -36,6 +39,7 @@ extension ChannelPipeline.SynchronousOperations {
         if let h = try? handler(type: HTTPServerPipelineHandler.self) { removeHandler(h, promise: nil) }
         if let h = try? handler(type: NIOHTTPResponseHeadersValidator.self) { removeHandler(h, promise: nil) }
         if let h = try? handler(type: HTTPServerUpgradeHandler.self) { removeHandler(h, promise: nil) }
+        if let h = try? handler(type: ClientReadAheadHandler.self) { removeHandler(h, promise: nil) }
     }
 }
 

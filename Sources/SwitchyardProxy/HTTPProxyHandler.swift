@@ -47,6 +47,7 @@ final class HTTPProxyHandler: ChannelDuplexHandler, RemovableChannelHandler {
         var requestEnded = false
         var requestHadBody = false
         var responseStarted = false
+        var responseEnded = false
         var upstreamKeepAlive = true
         var timer: Scheduled<Void>?
         var reused = false
@@ -86,6 +87,15 @@ final class HTTPProxyHandler: ChannelDuplexHandler, RemovableChannelHandler {
     private var pendingRead = false
     private var context: ChannelHandlerContext?
     private var errorCounters: [String: Counter] = [:]
+    /// The response counter used last, and its status: most responses of a connection share one.
+    private var lastResponseCounter: (status: Int, counter: Counter)?
+    /// Inside a read burst from the client (between `channelRead` and `channelReadComplete`),
+    /// whose end flushes the upstream: writes made meanwhile wait for it.
+    private var inClientRead = false
+    /// Response parts were written to the client since its last flush.
+    private var clientUnflushed = false
+    /// In front of the client's codec: told when a request has ended and its response has not.
+    var readAhead: ClientReadAheadHandler?
     /// Shutting down: close after the response in flight, or now when idle.
     private var draining = false
 
@@ -109,6 +119,7 @@ final class HTTPProxyHandler: ChannelDuplexHandler, RemovableChannelHandler {
 
     func channelRead(context: ChannelHandlerContext, data: NIOAny) {
         let part = unwrapInboundIn(data)
+        inClientRead = true
         switch state {
         case .idle:
             guard case .head(let head) = part else { return }
@@ -122,6 +133,7 @@ final class HTTPProxyHandler: ChannelDuplexHandler, RemovableChannelHandler {
                 forward(.body(.byteBuffer(buffer)), exchange)
             case .end(let trailers):
                 exchange.requestEnded = true
+                if !exchange.responseEnded { readAhead?.awaitingResponse = true }
                 forward(.end(trailers), exchange)
             }
         case .answered:
@@ -132,6 +144,7 @@ final class HTTPProxyHandler: ChannelDuplexHandler, RemovableChannelHandler {
     }
 
     func channelReadComplete(context: ChannelHandlerContext) {
+        inClientRead = false
         if case .exchanging(let exchange) = state { exchange.upstream?.flush() }
         context.fireChannelReadComplete()
     }
@@ -333,7 +346,9 @@ final class HTTPProxyHandler: ChannelDuplexHandler, RemovableChannelHandler {
             }
         }
         exchange.buffered.removeAll()
-        upstream.flush()
+        // In the client's read burst (a pooled connection, taken at once) the rest of the
+        // request is probably in the same burst: its `channelReadComplete` flushes it all.
+        if !inClientRead { upstream.flush() }
         resumeReads()
     }
 
@@ -377,7 +392,7 @@ final class HTTPProxyHandler: ChannelDuplexHandler, RemovableChannelHandler {
         let mustClose = close ?? (error.requiresClose || !(head?.isKeepAlive ?? false) || bodyPending
                                   || (exchange?.isUpgrade ?? false) || draining)
         counter(for: error).increment()
-        side.countResponse(status: Int(error.status.code))
+        countResponse(status: Int(error.status.code))
         logger.warning("\(error.status.code) \(error.label): \(error.reason)",
                        metadata: head.map { ["method": "\($0.method.rawValue)", "uri": "\($0.uri)"] } ?? [:])
         let (responseHead, body) = ProxyErrorResponse.make(error, closeConnection: mustClose,
@@ -391,7 +406,7 @@ final class HTTPProxyHandler: ChannelDuplexHandler, RemovableChannelHandler {
         headers.add(name: "location", value: location)
         headers.add(name: "content-length", value: "0")
         if mustClose { headers.add(name: "connection", value: "close") }
-        side.countResponse(status: status)
+        countResponse(status: status)
         let responseHead = HTTPResponseHead(version: .http1_1, status: HTTPResponseStatus(statusCode: status), headers: headers)
         writeResponse(context: context, head: responseHead, body: nil, close: mustClose)
     }
@@ -400,6 +415,7 @@ final class HTTPProxyHandler: ChannelDuplexHandler, RemovableChannelHandler {
         let requestEnded: Bool
         if case .exchanging(let exchange) = state { requestEnded = exchange.requestEnded } else { requestEnded = false }
         state = close ? .closed : (requestEnded ? .idle : .answered)
+        readAhead?.awaitingResponse = false
         context.write(wrapOutboundOut(.head(head)), promise: nil)
         if let body { context.write(wrapOutboundOut(.body(.byteBuffer(body))), promise: nil) }
         writeEnd(context: context, trailers: nil, thenClose: close)
@@ -408,6 +424,7 @@ final class HTTPProxyHandler: ChannelDuplexHandler, RemovableChannelHandler {
 
     /// Ends the response (flushing), then closes the connection when `thenClose`.
     private func writeEnd(context: ChannelHandlerContext, trailers: HTTPHeaders?, thenClose: Bool) {
+        clientUnflushed = false
         if thenClose {
             context.writeAndFlush(wrapOutboundOut(.end(trailers))).assumeIsolated().whenComplete { _ in
                 context.close(promise: nil)
@@ -415,6 +432,16 @@ final class HTTPProxyHandler: ChannelDuplexHandler, RemovableChannelHandler {
         } else {
             context.writeAndFlush(wrapOutboundOut(.end(trailers)), promise: nil)
         }
+    }
+
+    private func countResponse(status: Int) {
+        if let last = lastResponseCounter, last.status == status {
+            last.counter.increment()
+            return
+        }
+        let counter = side.responseCounter(status: status)
+        lastResponseCounter = (status, counter)
+        counter.increment()
     }
 
     private func counter(for error: ProxyError) -> Counter {
@@ -444,6 +471,7 @@ extension HTTPProxyHandler: UpstreamHTTPDelegate {
         case .head(var head):
             if head.status.code >= 100 && head.status.code < 200 && head.status != .switchingProtocols {
                 HopByHop.strip(&head.headers)
+                clientUnflushed = true
                 context.write(wrapOutboundOut(.head(head)), promise: nil)
                 return
             }
@@ -455,13 +483,16 @@ extension HTTPProxyHandler: UpstreamHTTPDelegate {
             exchange.upstreamKeepAlive = head.isKeepAlive
             exchange.status = Int(head.status.code)
             side.latency.observe(milliseconds: Duration.nanoseconds((NIODeadline.now() - exchange.start).nanoseconds))
-            side.countResponse(status: exchange.status)
+            countResponse(status: exchange.status)
             HopByHop.strip(&head.headers)
             RequestHeadMapping.apply(exchange.plan.responseModifier, toResponse: &head.headers)
-            head.version = exchange.requestHead.version
+            // Only when it differs: a head's storage is shared, so any assignment copies it.
+            if head.version != exchange.requestHead.version { head.version = exchange.requestHead.version }
             if !exchange.clientKeepAlive || draining { head.headers.add(name: "connection", value: "close") }
+            clientUnflushed = true
             context.write(wrapOutboundOut(.head(head)), promise: nil)
         case .body(let buffer):
+            clientUnflushed = true
             context.write(wrapOutboundOut(.body(.byteBuffer(buffer))), promise: nil)
             if !context.channel.isWritable { upstream.holdReads = true }
         case .end(let trailers):
@@ -473,7 +504,11 @@ extension HTTPProxyHandler: UpstreamHTTPDelegate {
         }
     }
 
+    /// The end of the upstream's read burst: one flush for what it carried (none when the
+    /// response's end already flushed it).
     func upstreamFlush(_ upstream: UpstreamHTTPHandler) {
+        guard clientUnflushed else { return }
+        clientUnflushed = false
         context?.flush()
     }
 
@@ -532,6 +567,8 @@ extension HTTPProxyHandler: UpstreamHTTPDelegate {
             }
         }
         exchange.upstream = nil
+        exchange.responseEnded = true
+        readAhead?.awaitingResponse = false
         let closeClient = !exchange.clientKeepAlive || !exchange.requestEnded || draining
         state = closeClient ? .closed : .idle
         if accessLog {
@@ -552,13 +589,14 @@ extension HTTPProxyHandler: UpstreamHTTPDelegate {
             return
         }
         exchange.timer?.cancel()
-        side.countResponse(status: 101)
+        countResponse(status: 101)
         var head = head
         HopByHop.strip(&head.headers, keepingUpgrade: true)
         head.headers.replaceOrAdd(name: "connection", value: "upgrade")
         upstream.delegate = nil
         exchange.upstream = nil
         state = .upgraded
+        readAhead?.awaitingResponse = false
         context.writeAndFlush(wrapOutboundOut(.head(head)), promise: nil)
         let client = context.channel
         do {

@@ -183,9 +183,18 @@ public enum HopByHop {
         }
     }
 
-    /// ASCII case-insensitive equality of field names, without allocating.
+    /// ASCII case-insensitive equality of field names, without allocating. Native strings
+    /// (every field NIOHTTP1 parses) compare over their contiguous bytes; others byte by byte.
     static func sameName(_ a: some StringProtocol, _ b: some StringProtocol) -> Bool {
         guard a.utf8.count == b.utf8.count else { return false }
+        if let equal = a.utf8.withContiguousStorageIfAvailable({ x in
+            b.utf8.withContiguousStorageIfAvailable { y in
+                for i in 0..<x.count where x[i] != y[i] && lower(x[i]) != lower(y[i]) { return false }
+                return true
+            }
+        }), let equal {
+            return equal
+        }
         return a.utf8.elementsEqual(b.utf8) { x, y in x == y || lower(x) == lower(y) }
     }
 

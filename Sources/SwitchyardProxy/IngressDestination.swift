@@ -24,25 +24,44 @@ public enum IngressDestination {
     /// The port of a value that names none.
     public static let defaultPort = 80
 
+    /// Where a request names its destination: the field it came from, its value (trimmed, as
+    /// sent), and the port used when the value names none.
+    public struct Source: Sendable {
+        /// `l5d-dst-override`, `request target` or `Host`: for messages.
+        public var field: String
+        public var value: Substring
+        public var defaultPort: Int
+    }
+
     /// The destination of `head` in ingress mode, or why there is none.
     public static func resolve(head: HTTPRequestHead, router: Router) -> Result<Destination, ProxyError> {
-        let source: (field: String, value: Substring, defaultPort: Int)
+        switch source(of: head) {
+        case .failure(let error): return .failure(error)
+        case .success(let source): return resolve(source, router: router)
+        }
+    }
+
+    /// Which field of `head` names its destination (the first of the sources above), or why none does.
+    public static func source(of head: HTTPRequestHead) -> Result<Source, ProxyError> {
         switch value(of: HopByHop.destinationOverrideName, in: head.headers) {
         case .failure(let error): return .failure(error)
         case .success(let override?):
-            source = (HopByHop.destinationOverrideName, override, defaultPort)
+            return .success(Source(field: HopByHop.destinationOverrideName, value: override, defaultPort: defaultPort))
         case .success(nil):
-            if case .absolute(let scheme, let authority, _) = RequestTarget(head.uri) {
-                source = ("request target", authority, scheme == "https" ? 443 : defaultPort)
-            } else {
-                switch value(of: "host", in: head.headers) {
-                case .failure(let error): return .failure(error)
-                case .success(let host?): source = ("Host", host, defaultPort)
-                case .success(nil):
-                    return .failure(.malformedRequest("ingress mode: no \(HopByHop.destinationOverrideName) or Host header names a destination"))
-                }
+            if head.uri.utf8.first != UInt8(ascii: "/"), case .absolute(let scheme, let authority, _) = RequestTarget(head.uri) {
+                return .success(Source(field: "request target", value: authority, defaultPort: scheme == "https" ? 443 : defaultPort))
+            }
+            switch value(of: "host", in: head.headers) {
+            case .failure(let error): return .failure(error)
+            case .success(let host?): return .success(Source(field: "Host", value: host, defaultPort: defaultPort))
+            case .success(nil):
+                return .failure(.malformedRequest("ingress mode: no \(HopByHop.destinationOverrideName) or Host header names a destination"))
             }
         }
+    }
+
+    /// Resolves what `source` names against `router`'s snapshot.
+    public static func resolve(_ source: Source, router: Router) -> Result<Destination, ProxyError> {
         let destination = normalized(source.value, defaultPort: source.defaultPort)
         do {
             return .success(try router.resolve(destination: destination))

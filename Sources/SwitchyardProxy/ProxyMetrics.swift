@@ -61,15 +61,20 @@ public final class ProxyMetrics: Sendable {
 
         /// Counts one response (5xx is a failure, as Linkerd classifies HTTP responses).
         public func countResponse(status: Int, failure: Bool? = nil) {
+            responseCounter(status: status, failure: failure).increment()
+        }
+
+        /// The handle counting responses with `status` (5xx, or `failure`, is a failure), for a
+        /// caller that keeps it instead of looking it up (a lock) per response.
+        public func responseCounter(status: Int, failure: Bool? = nil) -> Counter {
             let failed = failure ?? (status >= 500)
             let key = failed ? -status : status
-            let counter = responses.withLockedValue { table in
+            return responses.withLockedValue { table in
                 if let counter = table[key] { return counter }
                 let counter = responseFamily.labels(labels.direction, labels.tls, String(status), failed ? "failure" : "success")
                 table[key] = counter
                 return counter
             }
-            counter.increment()
         }
     }
 

@@ -25,10 +25,20 @@ public enum RequestHeadMapping {
     /// `CONNECT` included: the outbound proxy does not tunnel), an HTTP/1.1 request without
     /// `Host` (RFC 9112 §3.2), or any request with several `Host` fields.
     public static func routeRequest(from head: HTTPRequestHead) -> Result<RouteRequest, ProxyError> {
+        var storage: [HTTPHeader] = []
+        return routeRequest(from: head, reusing: &storage)
+    }
+
+    /// `routeRequest(from:)`, building the request's header array in `storage`'s buffer. A
+    /// caller that keeps the array of its last request (`storage = request.headers` once it is
+    /// done with it) and passes it back allocates no new array per request.
+    public static func routeRequest(from head: HTTPRequestHead, reusing storage: inout [HTTPHeader]) -> Result<RouteRequest, ProxyError> {
         guard let target = RequestTarget(head.uri) else {
             return .failure(.malformedRequest("request target \(quoted(head.uri)) is not origin-form (/path) or absolute-form (http://host/path)"))
         }
         var headers: [HTTPHeader] = []
+        swap(&headers, &storage)  // uniquely referenced now, if the caller let go of its last request
+        headers.removeAll(keepingCapacity: true)
         headers.reserveCapacity(head.headers.count)
         var hostFields = 0
         for (name, value) in head.headers {

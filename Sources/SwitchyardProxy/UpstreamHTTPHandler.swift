@@ -33,6 +33,8 @@ final class UpstreamHTTPHandler: ChannelDuplexHandler, RemovableChannelHandler {
         }
     }
     private var pendingRead = false
+    /// Whether `write` wrote since the last `flush`.
+    private var unflushed = false
     /// How many exchanges this connection has carried (0 for a fresh one).
     var exchanges = 0
 
@@ -88,16 +90,23 @@ final class UpstreamHTTPHandler: ChannelDuplexHandler, RemovableChannelHandler {
         }
     }
 
-    /// Writes a request part toward the upstream.
+    /// Writes a request part toward the upstream (flushed by `flush()`).
     func write(_ part: HTTPClientRequestPart, promise: EventLoopPromise<Void>? = nil) {
         guard let context else {
             promise?.fail(ChannelError.ioOnClosedChannel)
             return
         }
+        unflushed = true
         context.write(wrapOutboundOut(part), promise: promise)
     }
 
-    func flush() { context?.flush() }
+    /// Flushes what `write` wrote since the last flush; nothing when it wrote nothing (a flush
+    /// walks the pipeline, the TLS handler included, even with nothing to send).
+    func flush() {
+        guard unflushed else { return }
+        unflushed = false
+        context?.flush()
+    }
 
     /// Detaches the delegate and closes the connection.
     func close() {

@@ -6,10 +6,18 @@ import NIOCore
 /// proxy handlers of that loop, which also own the connections while in use. An idle
 /// connection is closed after `idleTimeout`, or at once when its key already holds
 /// `maxIdlePerKey` idle ones; one the peer closes while idle leaves the pool by itself.
+///
+/// Cost per exchange: a kept-alive connection goes back after every exchange, so `put` and
+/// `take` allocate nothing in the steady state. Each key's list is taken out of the dictionary,
+/// changed in place and put back (it keeps its storage while empty), and the idle timeout is enforced by one sweep timer per pool,
+/// armed for the oldest idle connection's deadline, instead of a timer per `put`. Within a
+/// key the list is in the order connections were returned (most recent last), so the oldest
+/// are at the front.
 final class UpstreamPool<Key: Hashable & Sendable> {
     private struct Idle {
         var channel: Channel
-        var timer: Scheduled<Void>
+        /// When it was returned.
+        var since: NIODeadline
     }
 
     let eventLoop: EventLoop
@@ -20,6 +28,8 @@ final class UpstreamPool<Key: Hashable & Sendable> {
     /// after every exchange, and a callback per return would pile up on its close future.
     private var watched: Set<ObjectIdentifier> = []
     private var closed = false
+    /// The sweep, when one is armed, and its deadline.
+    private var sweep: (timer: Scheduled<Void>, deadline: NIODeadline)?
 
     init(eventLoop: EventLoop, idleTimeout: TimeAmount, maxIdlePerKey: Int) {
         self.eventLoop = eventLoop
@@ -36,26 +46,37 @@ final class UpstreamPool<Key: Hashable & Sendable> {
     /// The most recently returned idle connection for `key` that is still active, or nil.
     func take(_ key: Key) -> Channel? {
         eventLoop.preconditionInEventLoop()
-        while var list = idle[key], let last = list.popLast() {
-            idle[key] = list.isEmpty ? nil : list
-            last.timer.cancel()
-            if last.channel.isActive { return last.channel }
+        // Out of the dictionary and back (the list is then uniquely referenced, so popping
+        // copies nothing): a `modify` access through the subscript allocates its coroutine frame.
+        guard var list = idle.removeValue(forKey: key) else { return nil }
+        var found: Channel?
+        while let last = list.popLast() {
+            if last.channel.isActive {
+                found = last.channel
+                break
+            }
         }
-        return nil
+        idle[key] = list
+        return found
     }
 
     /// Keeps `channel` for reuse under `key` (or closes it when the pool is full or shut).
     func put(_ channel: Channel, for key: Key) {
         eventLoop.preconditionInEventLoop()
-        guard !closed, channel.isActive, maxIdlePerKey > 0, (idle[key]?.count ?? 0) < maxIdlePerKey else {
+        guard !closed, channel.isActive, maxIdlePerKey > 0 else {
             channel.close(promise: nil)
             return
         }
-        let timer = eventLoop.assumeIsolated().scheduleTask(in: idleTimeout) { [weak self] in
-            self?.remove(channel, for: key)
+        let now = eventLoop.now
+        var list = idle.removeValue(forKey: key) ?? []
+        guard list.count < maxIdlePerKey else {
+            idle[key] = list
             channel.close(promise: nil)
+            return
         }
-        idle[key, default: []].append(Idle(channel: channel, timer: timer))
+        list.append(Idle(channel: channel, since: now))
+        idle[key] = list
+        if sweep == nil { armSweep(at: now + idleTimeout) }
         let id = ObjectIdentifier(channel)
         if watched.insert(id).inserted {
             channel.closeFuture.assumeIsolated().whenComplete { [weak self] _ in
@@ -69,18 +90,45 @@ final class UpstreamPool<Key: Hashable & Sendable> {
     func closeAll() {
         eventLoop.preconditionInEventLoop()
         closed = true
+        sweep?.timer.cancel()
+        sweep = nil
         let all = idle.values.flatMap { $0 }
         idle.removeAll()
-        for entry in all {
-            entry.timer.cancel()
-            entry.channel.close(promise: nil)
+        for entry in all { entry.channel.close(promise: nil) }
+    }
+
+    private func armSweep(at deadline: NIODeadline) {
+        let timer = eventLoop.assumeIsolated().scheduleTask(deadline: deadline) { [weak self] in
+            guard let self else { return }
+            self.sweepExpired()
         }
+        sweep = (timer, deadline)
+    }
+
+    /// Closes the connections idle for `idleTimeout` or longer, then arms the sweep for the
+    /// oldest one left.
+    private func sweepExpired() {
+        sweep = nil
+        let now = eventLoop.now
+        var expired: [Channel] = []
+        var next: NIODeadline?
+        for key in Array(idle.keys) {
+            guard var list = idle.removeValue(forKey: key) else { continue }
+            let stale = list.prefix { $0.since + idleTimeout <= now }.count
+            expired.append(contentsOf: list.prefix(stale).map(\.channel))
+            list.removeFirst(stale)
+            if let oldest = list.first {
+                let deadline = oldest.since + idleTimeout
+                next = next.map { min($0, deadline) } ?? deadline
+                idle[key] = list
+            }
+        }
+        for channel in expired { channel.close(promise: nil) }
+        if let next, !closed { armSweep(at: next) }
     }
 
     private func remove(_ channel: Channel, for key: Key) {
-        guard var list = idle[key], let index = list.firstIndex(where: { $0.channel === channel }) else { return }
-        list[index].timer.cancel()
-        list.remove(at: index)
-        idle[key] = list.isEmpty ? nil : list
+        guard let index = idle[key]?.firstIndex(where: { $0.channel === channel }) else { return }
+        idle[key]?.remove(at: index)
     }
 }

@@ -10,11 +10,11 @@ struct UpstreamTarget: Hashable, Sendable, CustomStringConvertible {
     /// The pod (or address) IP:port that serves the request.
     let endpoint: IPEndpoint
     /// Where the TCP connection goes: `endpoint` in plaintext; the peer's inbound listener when meshed.
-    var dial: IPEndpoint
+    let dial: IPEndpoint
     /// Meshed: the identity the peer must present (SNI and SAN). Nil: plaintext.
-    var peerIdentity: String?
+    let peerIdentity: String?
     /// Meshed: the identity whose certificate this side presents.
-    var sourceIdentity: String?
+    let sourceIdentity: String?
 
     /// Whether the hop is mTLS.
     var isMeshed: Bool { peerIdentity != nil }
@@ -22,12 +22,30 @@ struct UpstreamTarget: Hashable, Sendable, CustomStringConvertible {
     /// The balancer's key for the endpoint (formatted once).
     let balancerKey: String
 
+    /// The hash of every field, computed once: the pool looks targets up twice per request.
+    private let hashKey: Int
+
     init(endpoint: IPEndpoint, dial: IPEndpoint, peerIdentity: String?, sourceIdentity: String?) {
         self.endpoint = endpoint
         self.dial = dial
         self.peerIdentity = peerIdentity
         self.sourceIdentity = sourceIdentity
         balancerKey = endpoint.description
+        var hasher = Hasher()
+        hasher.combine(endpoint)
+        hasher.combine(dial)
+        hasher.combine(peerIdentity)
+        hasher.combine(sourceIdentity)
+        hashKey = hasher.finalize()
+    }
+
+    func hash(into hasher: inout Hasher) {
+        hasher.combine(hashKey)
+    }
+
+    static func == (a: UpstreamTarget, b: UpstreamTarget) -> Bool {
+        a.hashKey == b.hashKey && a.endpoint == b.endpoint && a.dial == b.dial && a.peerIdentity == b.peerIdentity
+            && a.sourceIdentity == b.sourceIdentity
     }
 
     var description: String {

@@ -38,6 +38,7 @@ final class HTTP2TestClient: Sendable {
                  body: String? = nil) async throws -> Response {
         var block: HTTP2HeaderBlock = [":method": method, ":scheme": "http", ":authority": authority, ":path": path]
         for (name, value) in headers { block.add(name: name, value: value) }
+        let head = block
         let channel = self.channel
         let done = try await channel.eventLoop.submit { () -> EventLoopFuture<Response> in
             guard channel.isActive else { throw HTTP2Error.connectionClosed }
@@ -62,7 +63,7 @@ final class HTTP2TestClient: Sendable {
             written.futureResult.assumeIsolated().whenFailure { error in
                 if !opened { id.fail(error) }  // never reached the handler, which would have settled it
             }
-            channel.writeAndFlush(HTTP2Command.openStream(block, endStream: body == nil, streamID: id), promise: written)
+            channel.writeAndFlush(HTTP2Command.openStream(head, endStream: body == nil, streamID: id), promise: written)
             return done.futureResult
         }.get()
         return try await done.get()
@@ -94,7 +95,7 @@ final class HTTP2TestClient: Sendable {
             case .trailers(let id, let block):
                 waiting[id]?.1.trailers = Array(block)
             case .streamClosed(let id, let code):
-                if var (promise, response) = waiting.removeValue(forKey: id) {
+                if case (let promise, var response)? = waiting.removeValue(forKey: id) {
                     response.closed = code
                     promise.succeed(response)
                 }

@@ -73,6 +73,33 @@ struct UpstreamPoolTests {
         #expect(pool.take("a") == nil)
     }
 
+    @Test("connections returned at different times each get their own full idle timeout")
+    func staggeredIdleTimeouts() throws {
+        let loop = EmbeddedEventLoop()
+        let pool = UpstreamPool<String>(eventLoop: loop, idleTimeout: .seconds(30), maxIdlePerKey: 4)
+        let early = try Self.connectedChannel(loop)
+        let late = try Self.connectedChannel(loop)
+        let other = try Self.connectedChannel(loop)
+        pool.put(early, for: "a")
+        loop.advanceTime(by: .seconds(20))
+        pool.put(late, for: "a")
+        pool.put(other, for: "b")
+        loop.advanceTime(by: .seconds(11))  // t = 31
+        #expect(!early.isActive, "idle for 31 s")
+        #expect(late.isActive && other.isActive, "idle for 11 s")
+        #expect(pool.idleCount == 2)
+        loop.advanceTime(by: .seconds(18))  // t = 49
+        #expect(late.isActive && other.isActive)
+        loop.advanceTime(by: .seconds(2))  // t = 51
+        #expect(!late.isActive && !other.isActive)
+        #expect(pool.idleCount == 0)
+        // The pool still works afterwards: a new idle connection gets its timeout too.
+        let again = try Self.connectedChannel(loop)
+        pool.put(again, for: "a")
+        loop.advanceTime(by: .seconds(31))
+        #expect(!again.isActive)
+    }
+
     @Test("a key holds at most maxIdlePerKey idle connections; one more is closed at once")
     func maxIdlePerKey() throws {
         let loop = EmbeddedEventLoop()
