@@ -72,6 +72,7 @@ final class HTTP2ProxyHandler: ChannelInboundHandler {
 
     func handlerRemoved(context: ChannelHandlerContext) {
         idleTimer?.cancel()
+        defer { loop.h2.batch.end() }
         self.context = nil
         let left = exchanges
         exchanges.removeAll()
@@ -79,6 +80,7 @@ final class HTTP2ProxyHandler: ChannelInboundHandler {
     }
 
     func channelRead(context: ChannelHandlerContext, data: NIOAny) {
+        loop.h2.batch.begin()
         switch unwrapInboundIn(data) {
         case .headers(let id, let block, let endStream):
             guard exchanges[id] == nil else { return }  // a second head (1xx does not come from clients)
@@ -123,19 +125,36 @@ final class HTTP2ProxyHandler: ChannelInboundHandler {
         context.close(promise: nil)
     }
 
-    /// Writes a command to the client's connection, flushed; `then` runs when it is done.
+    /// Writes a command to the client's connection (flushed now, or at the end of the loop's
+    /// read burst); `then` runs when it is done.
     fileprivate func send(_ command: HTTP2Command, then: ((Result<Void, any Error>) -> Void)? = nil) {
         guard let context else {
             then?(.failure(HTTP2Error.connectionClosed))
             return
         }
-        guard let then else {
-            context.writeAndFlush(wrapOutboundOut(command), promise: nil)
-            return
+        var promise: EventLoopPromise<Void>?
+        if let then {
+            promise = context.eventLoop.makePromise(of: Void.self)
+            promise!.futureResult.assumeIsolated().whenComplete(then)
         }
-        let promise = context.eventLoop.makePromise(of: Void.self)
-        promise.futureResult.assumeIsolated().whenComplete(then)
-        context.writeAndFlush(wrapOutboundOut(command), promise: promise)
+        context.write(wrapOutboundOut(command), promise: promise)
+        loop.h2.batch.flush(self)
+    }
+
+    /// Whether a flush is due at the end of the loop's current read burst.
+    var flushScheduled = false
+
+    func flushNow() { context?.flush() }
+
+    func channelReadComplete(context: ChannelHandlerContext) {
+        loop.h2.batch.end()
+        context.fireChannelReadComplete()
+    }
+
+    func channelInactive(context: ChannelHandlerContext) {
+        // The codec reports the streams cut off by the close as events, with no read burst end.
+        loop.h2.batch.end()
+        context.fireChannelInactive()
     }
 
     fileprivate func finished(_ exchange: HTTP2Exchange) {

@@ -20,11 +20,13 @@ final class HTTP2Upstream {
     let target: UpstreamTarget
     let channel: Channel
     fileprivate let mux: HTTP2UpstreamMux
+    private let batch: HTTP2FlushBatch
 
-    fileprivate init(target: UpstreamTarget, channel: Channel, mux: HTTP2UpstreamMux) {
+    fileprivate init(target: UpstreamTarget, channel: Channel, mux: HTTP2UpstreamMux, batch: HTTP2FlushBatch) {
         self.target = target
         self.channel = channel
         self.mux = mux
+        self.batch = batch
     }
 
     /// Streams open on it now.
@@ -36,7 +38,8 @@ final class HTTP2Upstream {
     /// connection could not open one (it is closing): the caller tries another.
     func openStream(_ block: HTTP2HeaderBlock, endStream: Bool, delegate: HTTP2UpstreamStreamDelegate) -> HTTP2StreamID? {
         let promise = channel.eventLoop.makePromise(of: HTTP2StreamID.self)
-        channel.writeAndFlush(HTTP2Command.openStream(block, endStream: endStream, streamID: promise), promise: nil)
+        channel.write(HTTP2Command.openStream(block, endStream: endStream, streamID: promise), promise: nil)
+        batch.flush(self)
         // The handler assigns the ID inside the write, on this loop: the future is complete.
         var opened: HTTP2StreamID?
         promise.futureResult.assumeIsolated().whenSuccess { opened = $0 }
@@ -46,15 +49,20 @@ final class HTTP2Upstream {
         return id
     }
 
+    /// Whether a flush is due at the end of the loop's current read burst.
+    var flushScheduled = false
+
     /// Sends a command about one of its streams; `then` runs when it is done (data: written).
+    /// Within a read burst of the loop (`batch`), the flush waits for the burst's end, so the
+    /// frames of many streams go out in one write.
     func send(_ command: HTTP2Command, then: ((Result<Void, any Error>) -> Void)? = nil) {
-        guard let then else {
-            channel.writeAndFlush(command, promise: nil)
-            return
+        var promise: EventLoopPromise<Void>?
+        if let then {
+            promise = channel.eventLoop.makePromise(of: Void.self)
+            promise!.futureResult.assumeIsolated().whenComplete(then)
         }
-        let promise = channel.eventLoop.makePromise(of: Void.self)
-        promise.futureResult.assumeIsolated().whenComplete(then)
-        channel.writeAndFlush(command, promise: promise)
+        channel.write(command, promise: promise)
+        batch.flush(self)
     }
 
     /// The exchange no longer listens to `id` (it ended or was reset by our side).
@@ -72,13 +80,21 @@ final class HTTP2UpstreamMux: ChannelInboundHandler {
     var goingAway = false
     private let logger: Logger
     private let target: UpstreamTarget
+    private let batch: HTTP2FlushBatch
 
-    init(target: UpstreamTarget, logger: Logger) {
+    init(target: UpstreamTarget, logger: Logger, batch: HTTP2FlushBatch) {
         self.target = target
         self.logger = logger
+        self.batch = batch
+    }
+
+    func channelReadComplete(context: ChannelHandlerContext) {
+        batch.end()
+        context.fireChannelReadComplete()
     }
 
     func channelRead(context: ChannelHandlerContext, data: NIOAny) {
+        batch.begin()
         switch unwrapInboundIn(data) {
         case .headers(let id, let block, let endStream):
             streams[id]?.upstreamHeaders(block, endStream: endStream)
@@ -104,6 +120,8 @@ final class HTTP2UpstreamMux: ChannelInboundHandler {
         let left = streams
         streams.removeAll()
         for delegate in left.values { delegate.upstreamClosed(.cancel) }
+        // The streams' last events came without a read burst's end.
+        batch.end()
         context.fireChannelInactive()
     }
 
@@ -158,6 +176,9 @@ final class HTTP2UpstreamConnections {
     var count: Int { connections.values.reduce(0) { $0 + $1.count } }
 
     /// A connection to `target` with room for a stream, made with `connector` when there is none.
+    /// The loop's flush batch (shared with the client side's handlers).
+    let batch = HTTP2FlushBatch()
+
     func connection(to target: UpstreamTarget, connector: UpstreamConnector, metrics: ProxyMetrics, logger: Logger,
                     configuration: HTTP2Configuration,
                     _ completion: @escaping (Result<HTTP2Upstream, any Error>) -> Void) {
@@ -172,10 +193,11 @@ final class HTTP2UpstreamConnections {
             return
         }
         waiting[key] = [completion]
+        let batch = NIOLoopBound(self.batch, eventLoop: eventLoop)
         let connected = connector.connect(target, inner: .http2, on: eventLoop) { channel in
             let sync = channel.pipeline.syncOperations
             try sync.addHandler(HTTP2ConnectionHandler(mode: .client, configuration: configuration))
-            try sync.addHandler(HTTP2UpstreamMux(target: target, logger: logger))
+            try sync.addHandler(HTTP2UpstreamMux(target: target, logger: logger, batch: batch.value))
         }
         connected.assumeIsolated().whenComplete { result in
             let waiters = self.waiting.removeValue(forKey: key) ?? []
@@ -187,7 +209,7 @@ final class HTTP2UpstreamConnections {
                     for waiter in waiters { waiter(.failure(HTTP2Error.connectionClosed)) }
                     return
                 }
-                let upstream = HTTP2Upstream(target: target, channel: channel, mux: mux)
+                let upstream = HTTP2Upstream(target: target, channel: channel, mux: mux, batch: self.batch)
                 self.connections[key, default: []].append(upstream)
                 channel.closeFuture.assumeIsolated().whenComplete { _ in
                     self.connections[key]?.removeAll { $0 === upstream }
@@ -210,5 +232,62 @@ extension Result {
     fileprivate var isSuccess: Bool {
         if case .success = self { return true }
         return false
+    }
+}
+
+/// Flushes deferred to the end of the event loop's current read burst: while one connection's
+/// events are handled, the commands they cause on other connections (a client stream's frames
+/// toward its upstream, an upstream's answer toward its client) are written at once but flushed
+/// once, when the burst ends. Outside a burst (timers, connects, write completions) a flush goes
+/// out at once. One per loop; confined to it.
+final class HTTP2FlushBatch {
+    private var active = false
+    private var upstreams: [HTTP2Upstream] = []
+    private var clients: [HTTP2ProxyHandler] = []
+
+    /// A connection's read burst has begun (its first event).
+    func begin() { active = true }
+
+    /// Flushes `upstream` now, or at the end of the burst.
+    func flush(_ upstream: HTTP2Upstream) {
+        guard active else {
+            upstream.channel.flush()
+            return
+        }
+        if !upstream.flushScheduled {
+            upstream.flushScheduled = true
+            upstreams.append(upstream)
+        }
+    }
+
+    /// Flushes `client` now, or at the end of the burst.
+    func flush(_ client: HTTP2ProxyHandler) {
+        guard active else {
+            client.flushNow()
+            return
+        }
+        if !client.flushScheduled {
+            client.flushScheduled = true
+            clients.append(client)
+        }
+    }
+
+    /// The burst has ended: every deferred flush goes out.
+    func end() {
+        guard active else { return }
+        active = false
+        while !upstreams.isEmpty || !clients.isEmpty {
+            let (u, c) = (upstreams, clients)
+            upstreams.removeAll(keepingCapacity: true)
+            clients.removeAll(keepingCapacity: true)
+            for upstream in u {
+                upstream.flushScheduled = false
+                upstream.channel.flush()
+            }
+            for client in c {
+                client.flushScheduled = false
+                client.flushNow()
+            }
+        }
     }
 }
