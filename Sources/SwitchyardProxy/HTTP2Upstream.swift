@@ -46,6 +46,7 @@ final class HTTP2Upstream {
         promise.futureResult.whenFailure { _ in }
         guard let id = opened else { return nil }
         mux.streams[id] = delegate
+        mux.streamsChanged()
         return id
     }
 
@@ -68,6 +69,7 @@ final class HTTP2Upstream {
     /// The exchange no longer listens to `id` (it ended or was reset by our side).
     func forget(_ id: HTTP2StreamID) {
         mux.streams.removeValue(forKey: id)
+        mux.streamsChanged()
     }
 }
 
@@ -81,11 +83,44 @@ final class HTTP2UpstreamMux: ChannelInboundHandler {
     private let logger: Logger
     private let target: UpstreamTarget
     private let batch: HTTP2FlushBatch
+    /// A connection without streams for this long is closed; zero: never.
+    private let idleTimeout: TimeAmount
+    private var idleTimer: Scheduled<Void>?
+    private var context: ChannelHandlerContext?
 
-    init(target: UpstreamTarget, logger: Logger, batch: HTTP2FlushBatch) {
+    init(target: UpstreamTarget, logger: Logger, batch: HTTP2FlushBatch, idleTimeout: TimeAmount) {
         self.target = target
         self.logger = logger
         self.batch = batch
+        self.idleTimeout = idleTimeout
+    }
+
+    func handlerAdded(context: ChannelHandlerContext) {
+        self.context = context
+        streamsChanged()
+    }
+
+    func handlerRemoved(context: ChannelHandlerContext) {
+        idleTimer?.cancel()
+        self.context = nil
+    }
+
+    /// Arms the idle timer when no stream is open, cancels it when one is.
+    func streamsChanged() {
+        guard streams.isEmpty else {
+            idleTimer?.cancel()
+            idleTimer = nil
+            return
+        }
+        guard idleTimer == nil, idleTimeout > .zero, let context else { return }
+        idleTimer = context.eventLoop.assumeIsolated().scheduleTask(in: idleTimeout) { [weak self] in
+            guard let self, let context = self.context else { return }
+            self.idleTimer = nil
+            if self.streams.isEmpty {
+                self.goingAway = true
+                context.close(promise: nil)
+            }
+        }
     }
 
     func channelReadComplete(context: ChannelHandlerContext) {
@@ -109,6 +144,7 @@ final class HTTP2UpstreamMux: ChannelInboundHandler {
             streams[id]?.upstreamTrailers(block)
         case .streamClosed(let id, let code):
             streams.removeValue(forKey: id)?.upstreamClosed(code)
+            streamsChanged()
         case .goAway:
             goingAway = true
         }
@@ -164,12 +200,15 @@ final class HTTP2UpstreamConnections {
     let eventLoop: EventLoop
     /// Streams put on one connection before another is opened (below what peers allow: 100).
     let maxStreamsPerConnection: Int
+    /// How long a connection without streams is kept (the pool's idle timeout).
+    let idleTimeout: TimeAmount
     private var connections: [HTTP2ConnectionKey: [HTTP2Upstream]] = [:]
     private var waiting: [HTTP2ConnectionKey: [(Result<HTTP2Upstream, any Error>) -> Void]] = [:]
 
-    init(eventLoop: EventLoop, maxStreamsPerConnection: Int = 100) {
+    init(eventLoop: EventLoop, maxStreamsPerConnection: Int = 100, idleTimeout: TimeAmount = .seconds(30)) {
         self.eventLoop = eventLoop
         self.maxStreamsPerConnection = maxStreamsPerConnection
+        self.idleTimeout = idleTimeout
     }
 
     /// How many connections are open (for tests and metrics).
@@ -194,10 +233,11 @@ final class HTTP2UpstreamConnections {
         }
         waiting[key] = [completion]
         let batch = NIOLoopBound(self.batch, eventLoop: eventLoop)
+        let idleTimeout = self.idleTimeout
         let connected = connector.connect(target, inner: .http2, on: eventLoop) { channel in
             let sync = channel.pipeline.syncOperations
             try sync.addHandler(HTTP2ConnectionHandler(mode: .client, configuration: configuration))
-            try sync.addHandler(HTTP2UpstreamMux(target: target, logger: logger, batch: batch.value))
+            try sync.addHandler(HTTP2UpstreamMux(target: target, logger: logger, batch: batch.value, idleTimeout: idleTimeout))
         }
         connected.assumeIsolated().whenComplete { result in
             let waiters = self.waiting.removeValue(forKey: key) ?? []

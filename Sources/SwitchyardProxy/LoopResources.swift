@@ -15,6 +15,6 @@ final class LoopResources: @unchecked Sendable {  // used only on `eventLoop`
         pool = UpstreamPool(eventLoop: eventLoop, idleTimeout: configuration.poolIdleTimeout,
                             maxIdlePerKey: configuration.poolMaxIdlePerKey)
         balancer = EndpointBalancer()
-        h2 = HTTP2UpstreamConnections(eventLoop: eventLoop)
+        h2 = HTTP2UpstreamConnections(eventLoop: eventLoop, idleTimeout: configuration.poolIdleTimeout)
     }
 }

@@ -27,11 +27,13 @@ final class HTTP2TestBackend: Sendable {
         var held: [@Sendable () -> Void] = []
         var requests: [Request] = []
         var connections = 0
+        var closed = 0
         var resets: [String] = []  // paths of streams the client (the proxy) reset
     }
 
     var requests: [Request] { state.withLockedValue { $0.requests } }
     var acceptedConnections: Int { state.withLockedValue { $0.connections } }
+    var closedConnections: Int { state.withLockedValue { $0.closed } }
     var resetPaths: [String] { state.withLockedValue { $0.resets } }
 
     private init(name: String, ip: String, port: Int, channel: Channel, state: NIOLockedValueBox<State>) {
@@ -48,6 +50,7 @@ final class HTTP2TestBackend: Sendable {
             .serverChannelOption(.socketOption(.so_reuseaddr), value: 1)
             .childChannelInitializer { channel in
                 state.withLockedValue { $0.connections += 1 }
+                channel.closeFuture.whenComplete { _ in state.withLockedValue { $0.closed += 1 } }
                 return channel.eventLoop.makeCompletedFuture {
                     try channel.pipeline.syncOperations.addHandler(HTTP2ConnectionHandler(mode: .server))
                     try channel.pipeline.syncOperations.addHandler(App(name: name, state: state))

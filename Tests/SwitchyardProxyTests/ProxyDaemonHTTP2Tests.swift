@@ -285,4 +285,19 @@ struct ProxyDaemonHTTP2Tests {
             #expect(await eventually(timeout: .seconds(15)) { !client.isActive }, "closed after being idle")
         }
     }
+
+    @Test("an upstream HTTP/2 connection without streams is closed after poolIdleTimeout; the next stream opens a new one")
+    func idleUpstream() async throws {
+        try await withProxyWorld { world in
+            let a = try await Self.singleBackendWorld(world, ip: "127.0.78.103") { configuration in
+                configuration.poolIdleTimeout = .milliseconds(500)
+            }
+            let client = try await HTTP2TestClient.connect(to: try world.outbound, group: world.group)
+            defer { Task { await client.close() } }
+            #expect(try await client.request(authority: "backend-a.test:8080").status == 200)
+            #expect(await eventually(timeout: .seconds(15)) { a.closedConnections == 1 }, "the idle upstream connection was closed")
+            #expect(try await client.request(authority: "backend-a.test:8080").status == 200, "and a new one serves the next stream")
+            #expect(a.acceptedConnections == 2)
+        }
+    }
 }
