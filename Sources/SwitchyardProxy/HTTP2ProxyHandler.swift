@@ -220,8 +220,7 @@ final class HTTP2Exchange: HTTP2UpstreamStreamDelegate {
     private func connect() {
         guard let plan, !done else { return }
         let loop = handler.loop
-        guard let key = loop.balancer.pick(plan.targets.map(\.balancerKey), excluding: excluded, now: .now(), using: &loop.rng),
-              let target = plan.targets.first(where: { $0.balancerKey == key }) else {
+        guard let target = loop.pick(plan.targets, excluding: excluded) else {
             return answer(.upstreamFailed(attempts == 0 ? "no usable endpoint" : "every endpoint failed"))
         }
         attempts += 1

@@ -294,14 +294,8 @@ final class HTTPProxyHandler: ChannelDuplexHandler, RemovableChannelHandler {
     }
 
     private func pick(_ exchange: Exchange) -> UpstreamTarget? {
-        let targets = exchange.plan.targets
         guard exchange.attempts < Self.maxConnectAttempts else { return nil }
-        if targets.count == 1 {
-            return exchange.excluded.contains(targets[0].balancerKey) ? nil : targets[0]
-        }
-        guard let key = loop.balancer.pick(targets.map(\.balancerKey), excluding: exchange.excluded,
-                                           now: .now(), using: &loop.rng) else { return nil }
-        return targets.first { $0.balancerKey == key }
+        return loop.pick(exchange.plan.targets, excluding: exchange.excluded)
     }
 
     private func connected(_ result: Result<Channel, any Error>, exchange: Exchange, target: UpstreamTarget) {

@@ -18,3 +18,18 @@ final class LoopResources: @unchecked Sendable {  // used only on `eventLoop`
         h2 = HTTP2UpstreamConnections(eventLoop: eventLoop, idleTimeout: configuration.poolIdleTimeout)
     }
 }
+
+extension LoopResources {
+    /// The balancer's choice among `targets`, skipping the endpoints in `excluded`; nil when
+    /// none is left. A single target (the usual Service of one pod, a pod, an inbound target)
+    /// is taken without asking the balancer, so nothing is allocated for it.
+    func pick(_ targets: [UpstreamTarget], excluding excluded: Set<String> = []) -> UpstreamTarget? {
+        if targets.count == 1 {
+            return excluded.contains(targets[0].balancerKey) ? nil : targets[0]
+        }
+        guard let key = balancer.pick(targets.map(\.balancerKey), excluding: excluded, now: .now(), using: &rng) else {
+            return nil
+        }
+        return targets.first { $0.balancerKey == key }
+    }
+}

@@ -82,8 +82,7 @@ struct OutboundConnection {
                                          sourceIdentity: source?.identity).get()
             }
             let loop = daemon.loops.resources(for: eventLoop)
-            guard let key = loop.balancer.pick(targets.map(\.balancerKey), now: .now(), using: &loop.rng),
-                  let target = targets.first(where: { $0.balancerKey == key }) else {
+            guard let target = loop.pick(targets) else {
                 return eventLoop.makeFailedFuture(TargetProblem(message: "no endpoints for \(original)"))
             }
             return daemon.connector.connect(target, inner: inner, on: eventLoop) { _ in }

@@ -48,17 +48,7 @@ struct ProxyDaemonGRPCTests {
                 try #require(up && server.isRunning, "gRPC server did not start: \(server.stderr)")
             }
 
-            let anchor = try CertificateAuthority.makeTrustAnchor()
-            let issuer = try CertificateAuthority.makeIssuer(signedBy: anchor)
-            let identities = world.directory.appendingPathComponent("mesh-identities")
-            for serviceAccount in ["client", "greeter"] {
-                try PKIWorkloadDirectory(identities.appendingPathComponent("test/\(serviceAccount)").path)
-                    .write(try issuer.issue(identity: M.identity(serviceAccount)))
-            }
-            let bundle = world.directory.appendingPathComponent("mesh-trust-bundle.pem")
-            try anchor.certificate.pem.write(to: bundle, atomically: true, encoding: .utf8)
-            let credentials = try CredentialStore(configuration: CredentialStoreConfiguration(
-                identityDirectory: identities.path, trustBundlePath: bundle.path))
+            let credentials = try world.meshCredentials(["client", "greeter"])
             let inboundPort = try await unusedPort(group: world.group)
             let route = """
                 apiVersion: gateway.networking.k8s.io/v1

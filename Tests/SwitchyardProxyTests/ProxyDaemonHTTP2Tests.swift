@@ -154,17 +154,7 @@ struct ProxyDaemonHTTP2Tests {
             let second = try await HTTP2TestBackend.start(name: "meshed h2 second", ip: "127.0.78.63", group: world.group)
             world.onStop { await server.stop(); await second.stop() }
             let clientIP = "127.0.78.61"
-            let anchor = try CertificateAuthority.makeTrustAnchor()
-            let issuer = try CertificateAuthority.makeIssuer(signedBy: anchor)
-            let identities = world.directory.appendingPathComponent("mesh-identities")
-            for serviceAccount in ["client", "server"] {
-                try PKIWorkloadDirectory(identities.appendingPathComponent("test/\(serviceAccount)").path)
-                    .write(try issuer.issue(identity: M.identity(serviceAccount)))
-            }
-            let bundle = world.directory.appendingPathComponent("mesh-trust-bundle.pem")
-            try anchor.certificate.pem.write(to: bundle, atomically: true, encoding: .utf8)
-            let credentials = try CredentialStore(configuration: CredentialStoreConfiguration(
-                identityDirectory: identities.path, trustBundlePath: bundle.path))
+            let credentials = try world.meshCredentials(["client", "server"])
             let inboundPort = try await unusedPort(group: world.group)
             try await world.start(
                 manifests: [M.namespace(), M.node("node-1", internalIP: "127.0.0.1"),

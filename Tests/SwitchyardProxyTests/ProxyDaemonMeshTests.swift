@@ -21,18 +21,7 @@ struct ProxyDaemonMeshTests {
             let clientIdentity = M.identity("client")
             let serverIdentity = M.identity("server")
 
-            // A dev PKI in process: anchor → issuer → one workload certificate per service account.
-            let anchor = try CertificateAuthority.makeTrustAnchor()
-            let issuer = try CertificateAuthority.makeIssuer(signedBy: anchor)
-            let identities = world.directory.appendingPathComponent("mesh-identities")
-            for serviceAccount in ["client", "server"] {
-                try PKIWorkloadDirectory(identities.appendingPathComponent("test/\(serviceAccount)").path)
-                    .write(try issuer.issue(identity: M.identity(serviceAccount)))
-            }
-            let bundle = world.directory.appendingPathComponent("mesh-trust-bundle.pem")
-            try anchor.certificate.pem.write(to: bundle, atomically: true, encoding: .utf8)
-            let credentials = try CredentialStore(configuration: CredentialStoreConfiguration(
-                identityDirectory: identities.path, trustBundlePath: bundle.path))
+            let credentials = try world.meshCredentials(["client", "server"])
             #expect(Set(credentials.current.credentials.keys) == [clientIdentity, serverIdentity])
 
             let inboundPort = try await unusedPort(group: world.group)

@@ -237,6 +237,22 @@ final class ProxyWorld {
         return bound
     }
 
+    /// A dev PKI in process: anchor → issuer → one workload certificate per service account of
+    /// namespace `test` (in `<directory>/mesh-identities`), and a credential store over them.
+    func meshCredentials(_ serviceAccounts: [String]) throws -> CredentialStore {
+        let anchor = try CertificateAuthority.makeTrustAnchor()
+        let issuer = try CertificateAuthority.makeIssuer(signedBy: anchor)
+        let identities = directory.appendingPathComponent("mesh-identities")
+        for serviceAccount in serviceAccounts {
+            try PKIWorkloadDirectory(identities.appendingPathComponent("test/\(serviceAccount)").path)
+                .write(try issuer.issue(identity: TestManifests.identity(serviceAccount)))
+        }
+        let bundle = directory.appendingPathComponent("mesh-trust-bundle.pem")
+        try anchor.certificate.pem.write(to: bundle, atomically: true, encoding: .utf8)
+        return try CredentialStore(configuration: CredentialStoreConfiguration(
+            identityDirectory: identities.path, trustBundlePath: bundle.path))
+    }
+
     /// A credential store over an empty identity directory and a trust bundle of a new anchor.
     func emptyCredentialStore() throws -> CredentialStore {
         let identities = directory.appendingPathComponent("identities")
