@@ -74,6 +74,54 @@ enum HTTP2Mapping {
         return result
     }
 
+    /// The HTTP/1.1 response head of an HTTP/2 response block (for an HTTP/1 client): its
+    /// `:status` (502 when missing or not a number) and fields.
+    static func responseHead(_ block: HTTP2HeaderBlock) -> HTTPResponseHead {
+        var headers = HTTPHeaders()
+        headers.reserveCapacity(block.count)
+        var status = 502
+        for (name, value) in block {
+            if name.hasPrefix(":") {
+                if name == ":status", let code = Int(value), (100...999).contains(code) { status = code }
+            } else {
+                headers.add(name: name, value: value)
+            }
+        }
+        return HTTPResponseHead(version: .http1_1, status: HTTPResponseStatus(statusCode: status), headers: headers)
+    }
+
+    /// The HTTP/2 response block of an HTTP/1 response head: `:status`, then its end-to-end
+    /// fields in lower case (hop-by-hop and connection-specific ones dropped).
+    static func responseBlock(_ head: HTTPResponseHead) -> HTTP2HeaderBlock {
+        var block = HTTP2HeaderBlock()
+        block.reserve(fields: head.headers.count + 1, bytes: 256)
+        block.add(name: ":status", value: String(head.status.code))
+        addFields(HopByHop.stripped(head.headers), to: &block)
+        return block
+    }
+
+    /// HTTP/1 trailers as an HTTP/2 trailer block (hop-by-hop fields and pseudo-headers dropped).
+    static func trailerBlock(_ trailers: HTTPHeaders) -> HTTP2HeaderBlock {
+        var block = HTTP2HeaderBlock()
+        addFields(HopByHop.stripped(trailers), to: &block)
+        return block
+    }
+
+    /// An HTTP/2 trailer block as HTTP/1 trailers.
+    static func trailerHeaders(_ block: HTTP2HeaderBlock) -> HTTPHeaders {
+        var headers = HTTPHeaders()
+        for (name, value) in block where !name.hasPrefix(":") { headers.add(name: name, value: value) }
+        return headers
+    }
+
+    private static func addFields(_ headers: HTTPHeaders, to block: inout HTTP2HeaderBlock) {
+        for (name, value) in headers {
+            let lower = name.lowercased()
+            if connectionSpecific.contains(lower) || lower.hasPrefix(":") || lower == "te" { continue }
+            block.add(name: lower, value: value)
+        }
+    }
+
     /// Whether a request is gRPC (`content-type: application/grpc…`).
     static func isGRPC(_ block: HTTP2HeaderBlock) -> Bool {
         block.first(name: "content-type")?.lowercased().hasPrefix("application/grpc") ?? false

@@ -14,7 +14,7 @@ import SwitchyardHTTP2
 /// writer. A reset on either side resets the other (a client's cancel cancels the upstream
 /// stream). Answers the proxy makes itself carry `l5d-proxy-error`; for gRPC they are
 /// trailers-only responses with the matching `grpc-status`.
-final class HTTP2ProxyHandler: ChannelInboundHandler {
+final class HTTP2ProxyHandler: ChannelInboundHandler, HTTP2BatchFlushable {
     typealias InboundIn = HTTP2Event
     typealias OutboundOut = HTTP2Command
 
@@ -176,8 +176,11 @@ final class HTTP2Exchange: HTTP2UpstreamStreamDelegate {
     private var pendingTrailers: HTTP2HeaderBlock?
     private var plan: ForwardRequest?
     private var target: UpstreamTarget?
-    private var upstream: HTTP2Upstream?
-    private var upstreamID: HTTP2StreamID?
+    /// Where the request goes, once it has been sent there.
+    private var stream: HTTP2ExchangeUpstream?
+    /// Inbound: the stream carries an app's HTTP/1 request (`l5d-orig-proto`), which goes to the
+    /// pod as HTTP/1.1.
+    private var origProto = false
     private var responseStarted = false
     private var done = false
     private var timer: Scheduled<Void>?
@@ -195,10 +198,15 @@ final class HTTP2Exchange: HTTP2UpstreamStreamDelegate {
     // MARK: - The request
 
     func start() {
-        let head: HTTPRequestHead
+        var head: HTTPRequestHead
         switch HTTP2Mapping.requestHead(requestBlock) {
         case .failure(let error): return answer(error)
         case .success(let h): head = h
+        }
+        // Only a meshed client's mark is believed; nobody's passes on.
+        if head.headers.contains(name: HTTP1OverHTTP2Stream.origProtoField) {
+            origProto = handler.policy.direction == .inbound && handler.policy.isTLS
+            head.headers.remove(name: HTTP1OverHTTP2Stream.origProtoField)
         }
         switch handler.policy.plan(head) {
         case .answer(let error):
@@ -225,6 +233,7 @@ final class HTTP2Exchange: HTTP2UpstreamStreamDelegate {
         }
         attempts += 1
         self.target = target
+        if origProto { return connectHTTP1(target) }
         loop.h2.connection(to: target, connector: handler.connector, metrics: handler.metrics, logger: handler.logger,
                            configuration: handler.configuration) { [weak self] result in
             guard let self, !self.done else { return }
@@ -232,14 +241,76 @@ final class HTTP2Exchange: HTTP2UpstreamStreamDelegate {
             case .success(let upstream):
                 self.open(on: upstream, target: target)
             case .failure(let error):
-                loop.balancer.connectFailed(target.balancerKey, now: .now())
-                self.excluded.insert(target.balancerKey)
-                if self.attempts < 3 && self.excluded.count < plan.targets.count {
-                    self.connect()
-                } else {
-                    self.answer(.upstreamFailed(UpstreamConnector.describe(error)))
-                }
+                self.connectFailed(target, error)
             }
+        }
+    }
+
+    private func connectFailed(_ target: UpstreamTarget, _ error: any Error) {
+        guard let plan else { return }
+        handler.loop.balancer.connectFailed(target.balancerKey, now: .now())
+        excluded.insert(target.balancerKey)
+        if attempts < 3 && excluded.count < plan.targets.count {
+            connect()
+        } else {
+            answer(.upstreamFailed(UpstreamConnector.describe(error)))
+        }
+    }
+
+    /// Inbound `l5d-orig-proto`: an HTTP/1 connection to the pod, pooled or new.
+    private func connectHTTP1(_ target: UpstreamTarget, fresh: Bool = false) {
+        let loop = handler.loop
+        if !fresh, let channel = loop.pool.take(target),
+           let upstream = try? channel.pipeline.syncOperations.handler(type: UpstreamHTTPHandler.self) {
+            return open(HTTP1Relay(exchange: self, upstream: upstream, target: target, pool: loop.pool, reused: true), target: target)
+        }
+        let metrics = handler.metrics
+        handler.connector.connect(target, inner: .http1, on: loop.eventLoop) { channel in
+            try channel.pipeline.syncOperations.addUpstreamHTTPHandlers(limits: NIOHTTPDecoderLimitConfiguration())
+        }.assumeIsolated().whenComplete { [weak self] result in
+            metrics.upstreamConnectTotal.labels(target.isMeshed ? "true" : "false", result.isSuccess ? "success" : "failure").increment()
+            switch result {
+            case .success(let channel):
+                guard let self, !self.done,
+                      let upstream = try? channel.pipeline.syncOperations.handler(type: UpstreamHTTPHandler.self) else {
+                    channel.close(promise: nil)
+                    return
+                }
+                self.open(HTTP1Relay(exchange: self, upstream: upstream, target: target, pool: loop.pool, reused: false),
+                          target: target)
+            case .failure(let error):
+                self?.connectFailed(target, error)
+            }
+        }
+    }
+
+    private func open(_ relay: HTTP1Relay, target: UpstreamTarget) {
+        guard let plan, !done else { return relay.cancel() }
+        handler.loop.balancer.started(target.balancerKey)
+        plan.routeCounter?.increment()
+        stream = .http1(relay)
+        relay.start(head: plan.head, endStream: requestEnded && pending.isEmpty && pendingTrailers == nil)
+        sendPending()
+    }
+
+    /// Inbound `l5d-orig-proto`: a pooled connection turned out closed before any of the
+    /// response (and the request had no body): once more on a new connection.
+    func retryHTTP1() {
+        guard !done, let target else { return }
+        stream = nil
+        connectHTTP1(target, fresh: true)
+    }
+
+    /// Inbound `l5d-orig-proto`: the HTTP/1 connection to the pod failed.
+    func upstreamBroke(_ reason: String) {
+        guard !done else { return }
+        stream = nil
+        if let target { handler.loop.balancer.failed(target.balancerKey, now: .now()) }
+        if responseStarted {
+            handler.send(.resetStream(id, .internalError))
+            finish()
+        } else {
+            answer(.upstreamFailed(reason))
         }
     }
 
@@ -263,14 +334,18 @@ final class HTTP2Exchange: HTTP2UpstreamStreamDelegate {
         }
         handler.loop.balancer.started(target.balancerKey)
         plan.routeCounter?.increment()
-        self.upstream = upstream
-        self.upstreamID = upstreamID
+        stream = .stream(upstream, upstreamID)
+        sendPending()
+    }
+
+    /// What the client sent before the request could go: sent now.
+    private func sendPending() {
         let queued = pending
         pending.removeAll()
         for (chunk, end) in queued { forwardRequestData(chunk, endStream: end) }
         if let trailers = pendingTrailers {
             pendingTrailers = nil
-            upstream.send(.sendTrailers(upstreamID, trailers))
+            stream?.sendTrailers(trailers)
         }
     }
 
@@ -280,7 +355,7 @@ final class HTTP2Exchange: HTTP2UpstreamStreamDelegate {
             if buffer.readableBytes > 0 { handler.send(.consume(id, bytes: buffer.readableBytes)) }
             return
         }
-        if upstreamID == nil {
+        if stream == nil {
             pending.append((buffer, endStream))
         } else {
             forwardRequestData(buffer, endStream: endStream)
@@ -288,11 +363,11 @@ final class HTTP2Exchange: HTTP2UpstreamStreamDelegate {
     }
 
     private func forwardRequestData(_ buffer: ByteBuffer, endStream: Bool) {
-        guard let upstream, let upstreamID else { return }
+        guard let stream else { return }
         let bytes = buffer.readableBytes
         let id = self.id
         let handler = self.handler
-        upstream.send(.sendData(upstreamID, buffer, endStream: endStream)) { _ in
+        stream.sendData(buffer, endStream: endStream) { _ in
             // Written upstream (or dropped with the stream): the client may send more.
             if bytes > 0 { handler.send(.consume(id, bytes: bytes)) }
         }
@@ -301,8 +376,8 @@ final class HTTP2Exchange: HTTP2UpstreamStreamDelegate {
     func requestTrailers(_ block: HTTP2HeaderBlock) {
         requestEnded = true
         guard !done else { return }
-        if let upstream, let upstreamID {
-            upstream.send(.sendTrailers(upstreamID, block))
+        if let stream {
+            stream.sendTrailers(block)
         } else {
             pendingTrailers = block
         }
@@ -312,9 +387,9 @@ final class HTTP2Exchange: HTTP2UpstreamStreamDelegate {
     /// normally once both sides were done.
     func downstreamClosed(_ code: HTTP2ErrorCode) {
         guard !done else { return }
-        if code != .noError, let upstream, let upstreamID {
-            upstream.forget(upstreamID)
-            upstream.send(.resetStream(upstreamID, .cancel))
+        if code != .noError, let stream {
+            self.stream = nil
+            stream.cancel()
             if let target { handler.loop.balancer.failed(target.balancerKey, now: .now()) }
         }
         finish()
@@ -335,11 +410,11 @@ final class HTTP2Exchange: HTTP2UpstreamStreamDelegate {
     }
 
     func upstreamData(_ buffer: ByteBuffer, endStream: Bool) {
-        guard !done, let upstream, let upstreamID else { return }
+        guard !done, let stream else { return }
         let bytes = buffer.readableBytes
         handler.send(.sendData(id, buffer, endStream: endStream)) { _ in
             // Written to the client (or dropped with the stream): the upstream may send more.
-            if bytes > 0 { upstream.send(.consume(upstreamID, bytes: bytes)) }
+            if bytes > 0 { stream.consume(bytes) }
         }
     }
 
@@ -350,7 +425,7 @@ final class HTTP2Exchange: HTTP2UpstreamStreamDelegate {
 
     func upstreamClosed(_ code: HTTP2ErrorCode) {
         guard !done else { return }
-        upstreamID = nil
+        stream = nil
         if code == .noError {
             if let target { handler.loop.balancer.finished(target.balancerKey, latency: .now() - started, now: .now()) }
             handler.side.latency.observe(milliseconds: Duration.nanoseconds((NIODeadline.now() - started).nanoseconds))
@@ -371,10 +446,7 @@ final class HTTP2Exchange: HTTP2UpstreamStreamDelegate {
 
     private func timedOut() {
         guard !done else { return }
-        if let upstream, let upstreamID {
-            upstream.forget(upstreamID)
-            upstream.send(.resetStream(upstreamID, .cancel))
-        }
+        stream.take()?.cancel()
         if responseStarted {
             handler.send(.resetStream(id, .cancel))
             finish()
@@ -388,11 +460,7 @@ final class HTTP2Exchange: HTTP2UpstreamStreamDelegate {
     private func answer(_ error: ProxyError) {
         guard !done else { return }
         handler.metrics.proxyError(handler.policy.direction, error).increment()
-        if let upstream, let upstreamID {
-            upstream.forget(upstreamID)
-            upstream.send(.resetStream(upstreamID, .cancel))
-            self.upstreamID = nil
-        }
+        stream.take()?.cancel()
         let (block, body) = HTTP2Mapping.answer(error, grpc: grpc)
         respondLocally(block, body: body, status: grpc ? 200 : Int(error.status.code))
     }
@@ -418,9 +486,56 @@ final class HTTP2Exchange: HTTP2UpstreamStreamDelegate {
         done = true
         timer?.cancel()
         timer = nil
-        if let upstream, let upstreamID { upstream.forget(upstreamID) }
-        upstream = nil
+        stream.take()?.forget()
         handler.finished(self)
+    }
+}
+
+/// Where an exchange's request went: a stream on an HTTP/2 connection, or (inbound,
+/// `l5d-orig-proto`) an HTTP/1 exchange with the pod.
+enum HTTP2ExchangeUpstream {
+    case stream(HTTP2Upstream, HTTP2StreamID)
+    case http1(HTTP1Relay)
+
+    func sendData(_ buffer: ByteBuffer, endStream: Bool, then: @escaping (Result<Void, any Error>) -> Void) {
+        switch self {
+        case .stream(let connection, let id): connection.send(.sendData(id, buffer, endStream: endStream), then: then)
+        case .http1(let relay): relay.sendData(buffer, endStream: endStream, then: then)
+        }
+    }
+
+    func sendTrailers(_ block: HTTP2HeaderBlock) {
+        switch self {
+        case .stream(let connection, let id): connection.send(.sendTrailers(id, block))
+        case .http1(let relay): relay.sendTrailers(block)
+        }
+    }
+
+    /// `bytes` of the response have been written to the client: the upstream may send more.
+    func consume(_ bytes: Int) {
+        switch self {
+        case .stream(let connection, let id): connection.send(.consume(id, bytes: bytes))
+        case .http1(let relay): relay.consumed(bytes)
+        }
+    }
+
+    /// Abandons it: the stream is reset (CANCEL), the HTTP/1 connection closed.
+    func cancel() {
+        switch self {
+        case .stream(let connection, let id):
+            connection.forget(id)
+            connection.send(.resetStream(id, .cancel))
+        case .http1(let relay):
+            relay.cancel()
+        }
+    }
+
+    /// The exchange is over and no longer listens.
+    func forget() {
+        switch self {
+        case .stream(let connection, let id): connection.forget(id)
+        case .http1(let relay): relay.release()
+        }
     }
 }
 

@@ -269,10 +269,17 @@ final class HTTP2UpstreamConnections {
 }
 
 extension Result {
-    fileprivate var isSuccess: Bool {
+    var isSuccess: Bool {
         if case .success = self { return true }
         return false
     }
+}
+
+/// Something whose flush can wait for the end of the loop's read burst (`HTTP2FlushBatch`).
+protocol HTTP2BatchFlushable: AnyObject {
+    /// Whether it is already in the batch.
+    var flushScheduled: Bool { get set }
+    func flushNow()
 }
 
 /// Flushes deferred to the end of the event loop's current read burst: while one connection's
@@ -283,7 +290,7 @@ extension Result {
 final class HTTP2FlushBatch {
     private var active = false
     private var upstreams: [HTTP2Upstream] = []
-    private var clients: [HTTP2ProxyHandler] = []
+    private var clients: [any HTTP2BatchFlushable] = []
 
     /// A connection's read burst has begun (its first event).
     func begin() { active = true }
@@ -300,8 +307,9 @@ final class HTTP2FlushBatch {
         }
     }
 
-    /// Flushes `client` now, or at the end of the burst.
-    func flush(_ client: HTTP2ProxyHandler) {
+    /// Flushes `client` (a client connection, an HTTP/1 exchange's stream) now, or at the end
+    /// of the burst.
+    func flush(_ client: any HTTP2BatchFlushable) {
         guard active else {
             client.flushNow()
             return

@@ -2,6 +2,7 @@ import Logging
 import NIOCore
 import NIOHTTP1
 import SwitchyardAdmin
+import SwitchyardHTTP2
 import SwitchyardTLS
 
 /// The HTTP/1 proxy of one client connection (outbound or inbound), behind NIOHTTP1's server
@@ -38,7 +39,7 @@ final class HTTPProxyHandler: ChannelDuplexHandler, RemovableChannelHandler {
         let clientKeepAlive: Bool
         let isUpgrade: Bool
         var target: UpstreamTarget?
-        var upstream: UpstreamHTTPHandler?
+        var upstream: (any HTTPUpstream)?
         var excluded: Set<String> = []
         var attempts = 0
         var lastFailure: String?
@@ -269,6 +270,11 @@ final class HTTPProxyHandler: ChannelDuplexHandler, RemovableChannelHandler {
         }
         exchange.target = target
         exchange.attempts += 1
+        if target.isMeshed, loop.meshHTTP1OverHTTP2, !exchange.isUpgrade, exchange.requestHead.method != .CONNECT {
+            exchange.reused = false
+            openStream(target, for: exchange)
+            return
+        }
         if let channel = loop.pool.take(target),
            let upstream = try? channel.pipeline.syncOperations.handler(type: UpstreamHTTPHandler.self) {
             exchange.reused = true
@@ -293,6 +299,23 @@ final class HTTPProxyHandler: ChannelDuplexHandler, RemovableChannelHandler {
         }
     }
 
+    /// Sends `exchange` as a stream on a shared HTTP/2 connection to the meshed `target`'s node
+    /// (`l5d-orig-proto`, docs/transport.md): no handshake when one is open already.
+    private func openStream(_ target: UpstreamTarget, for exchange: Exchange) {
+        let loop = self.loop
+        loop.h2.connection(to: target, connector: connector, metrics: metrics, logger: logger,
+                           configuration: HTTP2Configuration()) { [weak self] result in
+            guard let self else { return }
+            guard case .exchanging(let current) = self.state, current === exchange, exchange.upstream == nil else { return }
+            switch result {
+            case .success(let connection):
+                self.attach(HTTP1OverHTTP2Stream(connection: connection, target: target, batch: loop.h2.batch), to: exchange)
+            case .failure(let error):
+                self.connectFailed(exchange, target: target, error: error)
+            }
+        }
+    }
+
     private func pick(_ exchange: Exchange) -> UpstreamTarget? {
         guard exchange.attempts < Self.maxConnectAttempts else { return nil }
         return loop.pick(exchange.plan.targets, excluding: exchange.excluded)
@@ -313,18 +336,23 @@ final class HTTPProxyHandler: ChannelDuplexHandler, RemovableChannelHandler {
             attach(upstream, to: exchange)
         case .failure(let error):
             metrics.upstreamConnectTotal.labels(target.isMeshed ? "true" : "false", "failure").increment()
-            loop.balancer.connectFailed(target.balancerKey, now: .now())
-            exchange.excluded.insert(target.balancerKey)
-            exchange.lastFailure = "\(error)"
-            if let failure = error as? UpstreamConnector.Failure, let tls = failure.tls {
-                metrics.tlsRefusedTotal.labels(TrafficDirection.outbound.rawValue, tls.metricLabel).increment()
-            }
-            logger.warning("upstream connect failed", metadata: ["target": "\(target)", "error": "\(error)"])
-            dispatch(exchange)
+            connectFailed(exchange, target: target, error: error)
         }
     }
 
-    private func attach(_ upstream: UpstreamHTTPHandler, to exchange: Exchange) {
+    /// No connection to `target` could be made: the next endpoint is tried.
+    private func connectFailed(_ exchange: Exchange, target: UpstreamTarget, error: any Error) {
+        loop.balancer.connectFailed(target.balancerKey, now: .now())
+        exchange.excluded.insert(target.balancerKey)
+        exchange.lastFailure = "\(error)"
+        if let failure = error as? UpstreamConnector.Failure, let tls = failure.tls {
+            metrics.tlsRefusedTotal.labels(TrafficDirection.outbound.rawValue, tls.metricLabel).increment()
+        }
+        logger.warning("upstream connect failed", metadata: ["target": "\(target)", "error": "\(error)"])
+        dispatch(exchange)
+    }
+
+    private func attach(_ upstream: any HTTPUpstream, to exchange: Exchange) {
         guard let context, let target = exchange.target else { return }
         upstream.delegate = self
         upstream.holdReads = !context.channel.isWritable
@@ -456,7 +484,7 @@ final class HTTPProxyHandler: ChannelDuplexHandler, RemovableChannelHandler {
 // MARK: - Upstream side
 
 extension HTTPProxyHandler: UpstreamHTTPDelegate {
-    func upstream(_ upstream: UpstreamHTTPHandler, received part: HTTPClientResponsePart) {
+    func upstream(_ upstream: any HTTPUpstream, received part: HTTPClientResponsePart) {
         guard case .exchanging(let exchange) = state, exchange.upstream === upstream, let context else {
             upstream.close()
             return
@@ -500,13 +528,13 @@ extension HTTPProxyHandler: UpstreamHTTPDelegate {
 
     /// The end of the upstream's read burst: one flush for what it carried (none when the
     /// response's end already flushed it).
-    func upstreamFlush(_ upstream: UpstreamHTTPHandler) {
+    func upstreamFlush(_ upstream: any HTTPUpstream) {
         guard clientUnflushed else { return }
         clientUnflushed = false
         context?.flush()
     }
 
-    func upstream(_ upstream: UpstreamHTTPHandler, closedWith error: (any Error)?) {
+    func upstream(_ upstream: any HTTPUpstream, closedWith error: (any Error)?) {
         guard case .exchanging(let exchange) = state, exchange.upstream === upstream, let context,
               let target = exchange.target else { return }
         exchange.upstream = nil
@@ -535,7 +563,7 @@ extension HTTPProxyHandler: UpstreamHTTPDelegate {
         }
     }
 
-    func upstreamWritabilityChanged(_ upstream: UpstreamHTTPHandler, writable: Bool) {
+    func upstreamWritabilityChanged(_ upstream: any HTTPUpstream, writable: Bool) {
         if writable { resumeReads() }
     }
 
@@ -547,14 +575,14 @@ extension HTTPProxyHandler: UpstreamHTTPDelegate {
         connectUpstream(target, for: exchange, on: context.eventLoop)
     }
 
-    private func finish(context: ChannelHandlerContext, exchange: Exchange, upstream: UpstreamHTTPHandler,
+    private func finish(context: ChannelHandlerContext, exchange: Exchange, upstream: any HTTPUpstream,
                         trailers: HTTPHeaders?) {
         exchange.timer?.cancel()
         if let target = exchange.target {
             loop.balancer.finished(target.balancerKey, latency: NIODeadline.now() - exchange.start, now: .now())
             upstream.delegate = nil
             upstream.holdReads = false
-            if exchange.upstreamKeepAlive && exchange.requestEnded, let channel = upstream.channel {
+            if exchange.upstreamKeepAlive && exchange.requestEnded, let channel = (upstream as? UpstreamHTTPHandler)?.channel {
                 loop.pool.put(channel, for: target)
             } else {
                 upstream.close()
@@ -577,7 +605,7 @@ extension HTTPProxyHandler: UpstreamHTTPDelegate {
 
     /// 101 Switching Protocols: relay the head, then splice the two connections.
     private func upgrade(context: ChannelHandlerContext, exchange: Exchange, head: HTTPResponseHead) {
-        guard exchange.isUpgrade, let upstreamChannel = exchange.upstream?.channel, let upstream = exchange.upstream else {
+        guard exchange.isUpgrade, let upstream = exchange.upstream as? UpstreamHTTPHandler, let upstreamChannel = upstream.channel else {
             answer(context: context, .upstreamFailed("upstream switched protocols without an Upgrade request"),
                    head: exchange.requestHead, close: true, exchange: exchange)
             return

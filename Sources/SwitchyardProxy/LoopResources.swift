@@ -8,6 +8,8 @@ final class LoopResources: @unchecked Sendable {  // used only on `eventLoop`
     let balancer: EndpointBalancer
     /// HTTP/2 connections to upstreams, shared by the streams of this loop.
     let h2: HTTP2UpstreamConnections
+    /// Whether HTTP/1 requests to meshed pods travel as HTTP/2 streams (`l5d-orig-proto`).
+    let meshHTTP1OverHTTP2: Bool
     var rng = SystemRandomNumberGenerator()
 
     init(eventLoop: EventLoop, configuration: ProxyConfiguration) {
@@ -16,6 +18,7 @@ final class LoopResources: @unchecked Sendable {  // used only on `eventLoop`
                             maxIdlePerKey: configuration.poolMaxIdlePerKey)
         balancer = EndpointBalancer()
         h2 = HTTP2UpstreamConnections(eventLoop: eventLoop, idleTimeout: configuration.poolIdleTimeout)
+        meshHTTP1OverHTTP2 = configuration.meshHTTP1OverHTTP2
     }
 }
 

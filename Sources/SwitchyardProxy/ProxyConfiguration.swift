@@ -46,6 +46,11 @@ public struct ProxyConfiguration: Sendable {
     /// SO_MARK on upstream sockets in node mode without `ingressMode` (so the redirect rules
     /// skip them; needs CAP_NET_ADMIN); nil: none.
     public var upstreamSocketMark: UInt32? = 0x5359
+    /// HTTP/1 requests to meshed pods travel between proxies as streams on shared HTTP/2
+    /// connections, marked `l5d-orig-proto` and turned back into HTTP/1.1 for the app (as
+    /// Linkerd does); false: each on an HTTP/1 mTLS connection of its own, pooled per pod.
+    /// Upgrade (WebSocket) and CONNECT requests always take an HTTP/1 connection.
+    public var meshHTTP1OverHTTP2 = true
     /// One log line per request at info level when true.
     public var accessLog = false
 

@@ -4,10 +4,33 @@ import NIOHTTP1
 /// What the client side of a proxied exchange hears from its upstream connection.
 /// Called on the event loop both channels share.
 protocol UpstreamHTTPDelegate: AnyObject {
-    func upstream(_ upstream: UpstreamHTTPHandler, received part: HTTPClientResponsePart)
-    func upstreamFlush(_ upstream: UpstreamHTTPHandler)
-    func upstream(_ upstream: UpstreamHTTPHandler, closedWith error: (any Error)?)
-    func upstreamWritabilityChanged(_ upstream: UpstreamHTTPHandler, writable: Bool)
+    func upstream(_ upstream: any HTTPUpstream, received part: HTTPClientResponsePart)
+    /// The end of a burst of parts: one flush toward the client for all of them.
+    func upstreamFlush(_ upstream: any HTTPUpstream)
+    func upstream(_ upstream: any HTTPUpstream, closedWith error: (any Error)?)
+    func upstreamWritabilityChanged(_ upstream: any HTTPUpstream, writable: Bool)
+}
+
+/// Where the HTTP/1 proxy sends one request and hears its response from: a (pooled) HTTP/1
+/// connection, `UpstreamHTTPHandler`, or a stream on a shared HTTP/2 mesh connection,
+/// `HTTP1OverHTTP2Stream` (docs/transport.md). Confined to the exchange's event loop.
+protocol HTTPUpstream: AnyObject {
+    var delegate: (any UpstreamHTTPDelegate)? { get set }
+    /// Whether the response is held back (the client is not writable).
+    var holdReads: Bool { get set }
+    /// Whether more of the request may be written now.
+    var isWritable: Bool { get }
+    /// How many exchanges this upstream has carried (0 for a fresh one).
+    var exchanges: Int { get set }
+    /// Writes a request part (sent by `flush()`).
+    func write(_ part: HTTPClientRequestPart, promise: EventLoopPromise<Void>?)
+    func flush()
+    /// Detaches the delegate and abandons whatever is in flight.
+    func close()
+}
+
+extension HTTPUpstream {
+    func write(_ part: HTTPClientRequestPart) { write(part, promise: nil) }
 }
 
 /// The last handler of an upstream HTTP/1 connection (after NIOHTTP1's client codec): hands
@@ -16,7 +39,7 @@ protocol UpstreamHTTPDelegate: AnyObject {
 ///
 /// An idle pooled connection has no delegate; any response bytes arriving then are a
 /// protocol violation and the connection is closed.
-final class UpstreamHTTPHandler: ChannelDuplexHandler, RemovableChannelHandler {
+final class UpstreamHTTPHandler: ChannelDuplexHandler, RemovableChannelHandler, HTTPUpstream {
     typealias InboundIn = HTTPClientResponsePart
     typealias OutboundIn = HTTPClientRequestPart
     typealias OutboundOut = HTTPClientRequestPart

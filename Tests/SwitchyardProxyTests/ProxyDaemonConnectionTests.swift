@@ -10,10 +10,10 @@ import Testing
 struct ProxyDaemonConnectionTests {
     typealias M = TestManifests
 
-    @Test("a pooled connection the backend drops when the next request arrives: a bodiless request is retried on a fresh one")
-    func stalePooledConnectionRetried() async throws {
+    @Test("a pooled connection the backend drops when the next request arrives: a bodiless request is retried on a fresh one", arguments: TestHop.allCases)
+    func stalePooledConnectionRetried(hop: TestHop) async throws {
         try await withProxyWorld { world in
-            let backend = try await world.startWithBackend("flaky", ip: "127.0.77.131", clusterIP: "10.96.0.131")
+            let backend = try await world.startWithBackend("flaky", ip: "127.0.77.131", clusterIP: "10.96.0.131", hop: hop)
             let client = try await world.client()
             #expect(try await client.roundTrip("GET", "/arm-close", host: "flaky.test:8080").status == 200)
             // Goes out on the pooled connection, which the backend closes without answering.
@@ -26,10 +26,10 @@ struct ProxyDaemonConnectionTests {
         }
     }
 
-    @Test("the same with a request body: not replayed; 502 with l5d-proxy-error")
-    func stalePooledConnectionWithBodyNotRetried() async throws {
+    @Test("the same with a request body: not replayed; 502 with l5d-proxy-error", arguments: TestHop.allCases)
+    func stalePooledConnectionWithBodyNotRetried(hop: TestHop) async throws {
         try await withProxyWorld { world in
-            let backend = try await world.startWithBackend("flaky", ip: "127.0.77.132", clusterIP: "10.96.0.132")
+            let backend = try await world.startWithBackend("flaky", ip: "127.0.77.132", clusterIP: "10.96.0.132", hop: hop)
             let client = try await world.client()
             #expect(try await client.roundTrip("GET", "/arm-close", host: "flaky.test:8080").status == 200)
             let response = try await client.roundTrip("POST", "/echo", host: "flaky.test:8080",
@@ -41,10 +41,10 @@ struct ProxyDaemonConnectionTests {
         }
     }
 
-    @Test("poolMaxIdlePerKey 0 (--upstream-idle-connections 0): every request opens and closes its own upstream connection")
-    func noReuse() async throws {
+    @Test("poolMaxIdlePerKey 0 (--upstream-idle-connections 0): every request opens and closes its own upstream connection", arguments: TestHop.allCases)
+    func noReuse(hop: TestHop) async throws {
         try await withProxyWorld { world in
-            let backend = try await world.startWithBackend("fresh", ip: "127.0.77.141", clusterIP: "10.96.0.141") { configuration in
+            let backend = try await world.startWithBackend("fresh", ip: "127.0.77.141", clusterIP: "10.96.0.141", hop: hop) { configuration in
                 configuration.poolMaxIdlePerKey = 0
             }
             let client = try await world.client()
@@ -57,10 +57,10 @@ struct ProxyDaemonConnectionTests {
         }
     }
 
-    @Test("the backend answers Connection: close: that upstream connection is not reused, the client's stays open")
-    func backendCloseIsPerHop() async throws {
+    @Test("the backend answers Connection: close: that upstream connection is not reused, the client's stays open", arguments: TestHop.allCases)
+    func backendCloseIsPerHop(hop: TestHop) async throws {
         try await withProxyWorld { world in
-            let backend = try await world.startWithBackend("closer", ip: "127.0.77.133", clusterIP: "10.96.0.133")
+            let backend = try await world.startWithBackend("closer", ip: "127.0.77.133", clusterIP: "10.96.0.133", hop: hop)
             let client = try await world.client()
             let first = try await client.roundTrip("GET", "/close", host: "closer.test:8080")
             #expect(first.status == 200)
@@ -72,10 +72,10 @@ struct ProxyDaemonConnectionTests {
         }
     }
 
-    @Test("the client sends Connection: close: the answer says so and the proxy closes; the upstream connection is pooled")
-    func clientClose() async throws {
+    @Test("the client sends Connection: close: the answer says so and the proxy closes; the upstream connection is pooled", arguments: TestHop.allCases)
+    func clientClose(hop: TestHop) async throws {
         try await withProxyWorld { world in
-            let backend = try await world.startWithBackend("polite", ip: "127.0.77.134", clusterIP: "10.96.0.134")
+            let backend = try await world.startWithBackend("polite", ip: "127.0.77.134", clusterIP: "10.96.0.134", hop: hop)
             let client = try await world.client()
             let response = try await client.roundTrip("GET", "/", host: "polite.test:8080", headers: [("Connection", "close")])
             #expect(response.status == 200)
@@ -88,10 +88,10 @@ struct ProxyDaemonConnectionTests {
         }
     }
 
-    @Test("an HTTP/1.0 client: a chunked backend answer reaches it delimited by the close, as HTTP/1.0")
-    func http10Client() async throws {
+    @Test("an HTTP/1.0 client: a chunked backend answer reaches it delimited by the close, as HTTP/1.0", arguments: TestHop.allCases)
+    func http10Client(hop: TestHop) async throws {
         try await withProxyWorld { world in
-            _ = try await world.startWithBackend("old", ip: "127.0.77.135", clusterIP: "10.96.0.135")
+            _ = try await world.startWithBackend("old", ip: "127.0.77.135", clusterIP: "10.96.0.135", hop: hop)
             let client = try await world.client()
             try await client.send(RawHTTPClient.request("GET", "/chunked", host: "old.test:8080", version: "HTTP/1.0"))
             #expect(await client.waitForClose(), "no keep-alive asked: the proxy closes after the answer")
@@ -104,10 +104,10 @@ struct ProxyDaemonConnectionTests {
         }
     }
 
-    @Test("the client goes away while its request waits: the upstream connection is closed, not pooled")
-    func clientGoesAway() async throws {
+    @Test("the client goes away while its request waits: the upstream connection is closed, not pooled", arguments: TestHop.allCases)
+    func clientGoesAway(hop: TestHop) async throws {
         try await withProxyWorld { world in
-            let backend = try await world.startWithBackend("waiter", ip: "127.0.77.136", clusterIP: "10.96.0.136")
+            let backend = try await world.startWithBackend("waiter", ip: "127.0.77.136", clusterIP: "10.96.0.136", hop: hop)
             let client = try await world.client()
             try await client.send(RawHTTPClient.request("GET", "/hang", host: "waiter.test:8080"))
             #expect(await eventually { backend.heads.count == 1 })
@@ -119,26 +119,28 @@ struct ProxyDaemonConnectionTests {
         }
     }
 
-    @Test("a client that closes its idle keep-alive connection: the proxy closes its side too")
-    func clientClosesIdleConnection() async throws {
+    @Test("a client that closes its idle keep-alive connection: the proxy closes its side too", arguments: TestHop.allCases)
+    func clientClosesIdleConnection(hop: TestHop) async throws {
         try await withProxyWorld { world in
-            _ = try await world.startWithBackend("brief", ip: "127.0.77.138", clusterIP: "10.96.0.138")
+            _ = try await world.startWithBackend("brief", ip: "127.0.77.138", clusterIP: "10.96.0.138", hop: hop)
             let daemon = try #require(world.daemon)
             let client = try await world.client()
             #expect(try await client.roundTrip("GET", "/", host: "brief.test:8080").status == 200)
             #expect(world.metric("tcp_open_connections", ["direction": "outbound", "tls": "false"]) == 1)
             client.closeNow()  // what curl does after its last response
-            let closed = await eventually { daemon.connections.count == 0 }
+            // Over the mesh hop, the inbound side's mTLS connection stays: the outbound keeps it for reuse.
+            let kept = hop == .plain ? 0 : 1
+            let closed = await eventually { daemon.connections.count == kept }
             #expect(closed, "the proxy keeps \(daemon.connections.count) client connection(s) open (CLOSE_WAIT)")
             #expect(world.metric("tcp_open_connections", ["direction": "outbound", "tls": "false"]) == 0)
             #expect(world.metric("tcp_close_total", ["direction": "outbound", "tls": "false"]) == 1)
         }
     }
 
-    @Test("an idle client keep-alive connection is closed after clientIdleTimeout")
-    func clientIdleTimeout() async throws {
+    @Test("an idle client keep-alive connection is closed after clientIdleTimeout", arguments: TestHop.allCases)
+    func clientIdleTimeout(hop: TestHop) async throws {
         try await withProxyWorld { world in
-            _ = try await world.startWithBackend("idle", ip: "127.0.77.139", clusterIP: "10.96.0.139") { configuration in
+            _ = try await world.startWithBackend("idle", ip: "127.0.77.139", clusterIP: "10.96.0.139", hop: hop) { configuration in
                 configuration.clientIdleTimeout = .milliseconds(300)
             }
             let client = try await world.client()
@@ -153,10 +155,10 @@ struct ProxyDaemonConnectionTests {
         }
     }
 
-    @Test("a large request body and its echo pass through intact (backpressure both ways)")
-    func largeBodies() async throws {
+    @Test("a large request body and its echo pass through intact (backpressure both ways)", arguments: TestHop.allCases)
+    func largeBodies(hop: TestHop) async throws {
         try await withProxyWorld { world in
-            _ = try await world.startWithBackend("bulk", ip: "127.0.77.137", clusterIP: "10.96.0.137")
+            _ = try await world.startWithBackend("bulk", ip: "127.0.77.137", clusterIP: "10.96.0.137", hop: hop)
             let client = try await world.client()
             var body = ""
             for i in 0..<100_000 { body += "line \(i)\n" }  // about 1 MB, every line distinct

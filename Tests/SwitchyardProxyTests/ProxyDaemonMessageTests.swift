@@ -8,10 +8,10 @@ import Testing
 struct ProxyDaemonMessageTests {
     typealias M = TestManifests
 
-    @Test("a chunked request body is streamed to the backend before it ends; a chunked response is streamed back")
-    func chunkedBothWaysStreamed() async throws {
+    @Test("a chunked request body is streamed to the backend before it ends; a chunked response is streamed back", arguments: TestHop.allCases)
+    func chunkedBothWaysStreamed(hop: TestHop) async throws {
         try await withProxyWorld { world in
-            let backend = try await world.startWithBackend("bodies", ip: "127.0.77.31", clusterIP: "10.96.0.31")
+            let backend = try await world.startWithBackend("bodies", ip: "127.0.77.31", clusterIP: "10.96.0.31", hop: hop)
             let client = try await world.client()
 
             // Request: the first chunk must reach the backend while the client still holds the rest.
@@ -46,10 +46,10 @@ struct ProxyDaemonMessageTests {
         }
     }
 
-    @Test("content-length bodies both ways; a HEAD response carries no body and the connection stays in step")
-    func contentLengthAndHead() async throws {
+    @Test("content-length bodies both ways; a HEAD response carries no body and the connection stays in step", arguments: TestHop.allCases)
+    func contentLengthAndHead(hop: TestHop) async throws {
         try await withProxyWorld { world in
-            let backend = try await world.startWithBackend("lengths", ip: "127.0.77.32", clusterIP: "10.96.0.32")
+            let backend = try await world.startWithBackend("lengths", ip: "127.0.77.32", clusterIP: "10.96.0.32", hop: hop)
             let client = try await world.client()
             let body = String(repeating: "0123456789", count: 1000)
             let echoed = try await client.roundTrip("POST", "/echo", host: "lengths.test:8080",
@@ -77,10 +77,10 @@ struct ProxyDaemonMessageTests {
         }
     }
 
-    @Test("Expect: 100-continue: the backend's 100 Continue is relayed, then the body goes up and the response comes back")
-    func expectContinue() async throws {
+    @Test("Expect: 100-continue: the backend's 100 Continue is relayed, then the body goes up and the response comes back", arguments: TestHop.allCases)
+    func expectContinue(hop: TestHop) async throws {
         try await withProxyWorld { world in
-            let backend = try await world.startWithBackend("continue", ip: "127.0.77.41", clusterIP: "10.96.0.41")
+            let backend = try await world.startWithBackend("continue", ip: "127.0.77.41", clusterIP: "10.96.0.41", hop: hop)
             let client = try await world.client()
             try await client.send(RawHTTPClient.request("POST", "/echo", host: "continue.test:8080",
                                                         headers: [("Content-Length", "5"), ("Expect", "100-continue")]))
@@ -95,11 +95,11 @@ struct ProxyDaemonMessageTests {
         }
     }
 
-    @Test("Upgrade: the backend's 101 is relayed, then raw bytes flow both ways through the proxy")
-    func upgradeSplice() async throws {
+    @Test("Upgrade: the backend's 101 is relayed, then raw bytes flow both ways through the proxy", arguments: TestHop.allCases)
+    func upgradeSplice(hop: TestHop) async throws {
         try await withProxyWorld { world in
             let backend = try await world.startWithBackend("echo", ip: "127.0.77.91", clusterIP: "10.96.0.91",
-                                                           kind: .upgradeEcho)
+                                                           kind: .upgradeEcho, hop: hop)
             let client = try await world.client()
             let switched = try await client.roundTrip("GET", "/socket", host: "echo.test:8080",
                                                       headers: [("Connection", "Upgrade"), ("Upgrade", "echo")])
@@ -120,10 +120,10 @@ struct ProxyDaemonMessageTests {
         }
     }
 
-    @Test("Upgrade: bytes the client sends right behind the upgrade request reach the backend after the switch")
-    func upgradeWithEarlyData() async throws {
+    @Test("Upgrade: bytes the client sends right behind the upgrade request reach the backend after the switch", arguments: TestHop.allCases)
+    func upgradeWithEarlyData(hop: TestHop) async throws {
         try await withProxyWorld { world in
-            _ = try await world.startWithBackend("echo", ip: "127.0.77.92", clusterIP: "10.96.0.92", kind: .upgradeEcho)
+            _ = try await world.startWithBackend("echo", ip: "127.0.77.92", clusterIP: "10.96.0.92", kind: .upgradeEcho, hop: hop)
             let client = try await world.client()
             try await client.send(RawHTTPClient.request("GET", "/socket", host: "echo.test:8080",
                                                         headers: [("Connection", "Upgrade"), ("Upgrade", "echo")])
@@ -136,10 +136,10 @@ struct ProxyDaemonMessageTests {
         }
     }
 
-    @Test("Upgrade refused by the backend (an ordinary 200): relayed, then the client connection is closed")
-    func upgradeRefused() async throws {
+    @Test("Upgrade refused by the backend (an ordinary 200): relayed, then the client connection is closed", arguments: TestHop.allCases)
+    func upgradeRefused(hop: TestHop) async throws {
         try await withProxyWorld { world in
-            let backend = try await world.startWithBackend("plain", ip: "127.0.77.93", clusterIP: "10.96.0.93")
+            let backend = try await world.startWithBackend("plain", ip: "127.0.77.93", clusterIP: "10.96.0.93", hop: hop)
             let client = try await world.client()
             let response = try await client.roundTrip("GET", "/", host: "plain.test:8080",
                                                       headers: [("Connection", "Upgrade"), ("Upgrade", "echo")])
@@ -151,11 +151,11 @@ struct ProxyDaemonMessageTests {
         }
     }
 
-    @Test("Upgrade: bytes the backend sends in the same write as its 101 reach the client without waiting for the client")
-    func upgradeWithServerGreeting() async throws {
+    @Test("Upgrade: bytes the backend sends in the same write as its 101 reach the client without waiting for the client", arguments: TestHop.allCases)
+    func upgradeWithServerGreeting(hop: TestHop) async throws {
         try await withProxyWorld { world in
             _ = try await world.startWithBackend("greeter", ip: "127.0.77.94", clusterIP: "10.96.0.94",
-                                                 kind: .upgradeEchoGreeting)
+                                                 kind: .upgradeEchoGreeting, hop: hop)
             let client = try await world.client()
             let switched = try await client.roundTrip("GET", "/socket", host: "greeter.test:8080",
                                                       headers: [("Connection", "Upgrade"), ("Upgrade", "echo")])

@@ -192,15 +192,41 @@ final class ProxyWorld {
 
     /// Starts backend `name` at `ip`, behind Service `name` port 8080 (ClusterIP `clusterIP`),
     /// plus `manifests`, and starts the daemon.
+    ///
+    /// `hop` `.meshed`: the backend's pod is meshed (service account `name`), and every client of
+    /// `client()` comes from a meshed pod (`meshedClientIP`, service account `client`), so each
+    /// request crosses the daemon's own mTLS hop: outbound → inbound (127.0.0.1) → backend.
     func startWithBackend(_ name: String, ip: String, clusterIP: String, kind: TestBackend.Kind = .http,
-                          ready: Bool = true, manifests: [String] = [],
+                          ready: Bool = true, manifests: [String] = [], hop: TestHop = .plain,
                           configure: (inout ProxyConfiguration) -> Void = { _ in }) async throws -> TestBackend {
         let backend = try await self.backend(name, ip: ip, kind: kind)
-        try await start(manifests: [TestManifests.namespace(), TestManifests.node()]
-                        + TestManifests.serviceWithPod(name, clusterIP: clusterIP, backend: backend, ready: ready) + manifests,
-                        configure: configure)
+        var documents = [TestManifests.namespace(), TestManifests.node()]
+        switch hop {
+        case .plain:
+            documents += TestManifests.serviceWithPod(name, clusterIP: clusterIP, backend: backend, ready: ready)
+            try await start(manifests: documents + manifests, configure: configure)
+        case .meshed, .meshedHTTP1:
+            documents += [TestManifests.service(name, clusterIP: clusterIP),
+                          TestManifests.pod("\(name)-0", app: name, ip: backend.ip, port: backend.port, meshed: true,
+                                            ready: ready, serviceAccount: name),
+                          TestManifests.pod("client-0", app: "client", ip: Self.meshedClientIP, port: 9, meshed: true,
+                                            serviceAccount: "client")]
+            let inboundPort = try await unusedPort(group: group)
+            defaultClientIP = Self.meshedClientIP
+            try await start(manifests: documents + manifests, credentials: try meshCredentials(["client", name])) { configuration in
+                configuration.inboundListen = IPEndpoint(IPv4Address(127, 0, 0, 1), port: UInt16(inboundPort))
+                configuration.peerInboundPort = UInt16(inboundPort)
+                configuration.meshHTTP1OverHTTP2 = hop == .meshed
+                configure(&configuration)
+            }
+        }
         return backend
     }
+
+    /// The meshed client pod's address (`TestHop.meshed`).
+    static let meshedClientIP = "127.0.77.250"
+    /// Where `client()` connects from when no source is given.
+    private var defaultClientIP: String?
 
     /// The default configuration: node `node-1`, ingress mode, listeners on 127.0.0.1:0.
     static func configuration() -> ProxyConfiguration {
@@ -274,7 +300,7 @@ final class ProxyWorld {
 
     /// A new connection to the outbound listener (from `sourceIP` when given).
     func client(from sourceIP: String? = nil) async throws -> RawHTTPClient {
-        let client = try await RawHTTPClient.connect(to: try outbound, from: sourceIP, group: group)
+        let client = try await RawHTTPClient.connect(to: try outbound, from: sourceIP ?? defaultClientIP, group: group)
         clients.append(client)
         return client
     }
@@ -318,6 +344,22 @@ final class ProxyWorld {
         try? await proxyGroup.shutdownGracefully()
         try? await group.shutdownGracefully()
         try? FileManager.default.removeItem(at: directory)
+    }
+}
+
+/// How a world's requests reach its backend: straight from the outbound proxy, or over the
+/// daemon's own mTLS hop (outbound → inbound → pod) with HTTP/1 carried as HTTP/2 streams
+/// (`l5d-orig-proto`, the default), or on HTTP/1 mTLS connections (`meshHTTP1OverHTTP2` off).
+enum TestHop: String, Sendable, CaseIterable, CustomTestStringConvertible {
+    case plain
+    case meshed
+    case meshedHTTP1
+    var testDescription: String {
+        switch self {
+        case .plain: "plaintext hop"
+        case .meshed: "mTLS hop, HTTP/2 between proxies"
+        case .meshedHTTP1: "mTLS hop, HTTP/1 between proxies"
+        }
     }
 }
 

@@ -1,0 +1,205 @@
+import Logging
+import NIOCore
+import NIOHTTP1
+import SwitchyardHTTP2
+
+/// An HTTP/1 request from an app, carried to a meshed pod as a stream on a shared HTTP/2 mesh
+/// connection (docs/transport.md, "HTTP/1 between proxies"): the outbound side of Linkerd's
+/// `l5d-orig-proto`. To the HTTP/1 proxy it is an upstream like a pooled connection; to the
+/// HTTP/2 connection it is one stream.
+///
+/// - The request head becomes a header block with `l5d-orig-proto: HTTP/1.1` (the inbound turns
+///   the stream back into HTTP/1.1 for the app) and `switchyard-target` (the pod). The head
+///   waits for the next part, so a request without a body goes out as one HEADERS frame with
+///   END_STREAM.
+/// - The request body goes out as DATA; `isWritable` turns false while more than
+///   `writeHighWater` bytes of it wait for the connection's flow control or socket.
+/// - The response comes back as HTTP/1 parts; its DATA is given back to the peer's window at
+///   once, or, while the client is not writable (`holdReads`), when it is again.
+final class HTTP1OverHTTP2Stream: HTTPUpstream, HTTP2UpstreamStreamDelegate, HTTP2BatchFlushable {
+    /// The field naming the HTTP version the app spoke (Linkerd's name).
+    static let origProtoField = "l5d-orig-proto"
+    /// Request bytes waiting to be sent beyond which the client is not read.
+    static let writeHighWater = 64 * 1024
+
+    weak var delegate: (any UpstreamHTTPDelegate)?
+    var exchanges = 0
+    var flushScheduled = false
+    private let connection: HTTP2Upstream
+    private let target: UpstreamTarget
+    private let batch: HTTP2FlushBatch
+    private var heldHead: HTTPRequestHead?
+    private var streamID: HTTP2StreamID?
+    /// The stream is over (ended both ways, reset, or abandoned).
+    private var closed = false
+    private var requestEnded = false
+    private var responseEnded = false
+    private var waitingBytes = 0
+    private var unconsumed = 0
+    private var responseUnflushed = false
+
+    var holdReads = false {
+        didSet {
+            guard !holdReads, unconsumed > 0, let streamID, !closed else { return }
+            connection.send(.consume(streamID, bytes: unconsumed))
+            unconsumed = 0
+        }
+    }
+
+    var isWritable: Bool { !closed && waitingBytes < Self.writeHighWater }
+
+    init(connection: HTTP2Upstream, target: UpstreamTarget, batch: HTTP2FlushBatch) {
+        self.connection = connection
+        self.target = target
+        self.batch = batch
+    }
+
+    // MARK: - The request
+
+    func write(_ part: HTTPClientRequestPart, promise: EventLoopPromise<Void>?) {
+        guard !closed else {
+            promise?.fail(HTTP2Error.connectionClosed)
+            return
+        }
+        switch part {
+        case .head(let head):
+            heldHead = head
+            promise?.succeed(())
+        case .body(.byteBuffer(let buffer)):
+            guard open(endStream: false), let streamID else { return fail(promise) }
+            sendData(streamID, buffer, endStream: false, promise: promise)
+        case .body:
+            promise?.fail(HTTP2Error.connectionClosed)  // file regions never come from a client
+        case .end(let trailers):
+            requestEnded = true
+            let bodyless = heldHead != nil && (trailers?.isEmpty ?? true)
+            guard open(endStream: bodyless), let streamID else { return fail(promise) }
+            if bodyless {
+                promise?.succeed(())
+            } else if let trailers, !trailers.isEmpty {
+                connection.send(.sendTrailers(streamID, HTTP2Mapping.trailerBlock(trailers)), then: promise.map { p in { p.completeWith($0) } })
+            } else {
+                sendData(streamID, ByteBuffer(), endStream: true, promise: promise)
+            }
+        }
+    }
+
+    func flush() {
+        // A head whose body has not come yet goes out now; the frames written go out with the
+        // loop's flush batch (or at once outside one).
+        if heldHead != nil, !open(endStream: false) { return }
+    }
+
+    /// Opens the stream with the held head (no-op once open); false when it could not be.
+    private func open(endStream: Bool) -> Bool {
+        guard let head = heldHead else { return streamID != nil }
+        heldHead = nil
+        var block = HTTP2Mapping.requestBlock(head)
+        block.remove(name: Self.origProtoField)
+        block.remove(name: InboundHTTP2Policy.targetField)
+        block.add(name: Self.origProtoField, value: head.version == .http1_0 ? "HTTP/1.0" : "HTTP/1.1")
+        block.add(name: InboundHTTP2Policy.targetField, value: target.endpoint.description)
+        guard let id = connection.openStream(block, endStream: endStream, delegate: self) else {
+            closed = true
+            let delegate = self.delegate
+            // Reported outside the caller's write (the proxy handler is in the middle of one).
+            connection.channel.eventLoop.assumeIsolated().execute {
+                delegate?.upstream(self, closedWith: HTTP2Error.connectionClosed)
+            }
+            return false
+        }
+        streamID = id
+        return true
+    }
+
+    private func sendData(_ id: HTTP2StreamID, _ buffer: ByteBuffer, endStream: Bool, promise: EventLoopPromise<Void>?) {
+        let bytes = buffer.readableBytes
+        let wasWritable = isWritable
+        waitingBytes += bytes
+        if wasWritable && !isWritable { delegate?.upstreamWritabilityChanged(self, writable: false) }
+        connection.send(.sendData(id, buffer, endStream: endStream)) { [weak self] result in
+            promise?.completeWith(result)
+            guard let self else { return }
+            let before = self.isWritable
+            self.waitingBytes -= bytes
+            if !before && self.isWritable { self.delegate?.upstreamWritabilityChanged(self, writable: true) }
+        }
+    }
+
+    private func fail(_ promise: EventLoopPromise<Void>?) {
+        promise?.fail(HTTP2Error.connectionClosed)
+    }
+
+    func close() {
+        delegate = nil
+        heldHead = nil
+        guard !closed else { return }
+        closed = true
+        guard let streamID else { return }
+        connection.forget(streamID)
+        // Both ways ended: the stream closes by itself. Otherwise what is left is abandoned.
+        if !(requestEnded && responseEnded) { connection.send(.resetStream(streamID, .cancel)) }
+    }
+
+    // MARK: - The response
+
+    func upstreamHeaders(_ block: HTTP2HeaderBlock, endStream: Bool) {
+        guard let delegate, !closed else { return }
+        delegate.upstream(self, received: .head(HTTP2Mapping.responseHead(block)))
+        if endStream {
+            responseEnded = true
+            delegate.upstream(self, received: .end(nil))
+        }
+        scheduleFlush()
+    }
+
+    func upstreamData(_ buffer: ByteBuffer, endStream: Bool) {
+        guard let delegate, !closed, let streamID else { return }
+        let bytes = buffer.readableBytes
+        if bytes > 0 {
+            delegate.upstream(self, received: .body(buffer))
+            if holdReads || closed {
+                unconsumed += bytes
+            } else {
+                connection.send(.consume(streamID, bytes: bytes))
+            }
+        }
+        if endStream {
+            responseEnded = true
+            delegate.upstream(self, received: .end(nil))
+        }
+        scheduleFlush()
+    }
+
+    func upstreamTrailers(_ block: HTTP2HeaderBlock) {
+        guard let delegate, !closed else { return }
+        responseEnded = true
+        delegate.upstream(self, received: .end(HTTP2Mapping.trailerHeaders(block)))
+        scheduleFlush()
+    }
+
+    func upstreamClosed(_ code: HTTP2ErrorCode) {
+        guard !closed else { return }
+        closed = true
+        streamID = nil
+        guard code != .noError, let delegate = delegate.take() else { return }
+        delegate.upstream(self, closedWith: StreamReset(code: code))
+    }
+
+    /// Why the stream ended before its response did.
+    struct StreamReset: Error, CustomStringConvertible {
+        var code: HTTP2ErrorCode
+        var description: String { "the peer reset the HTTP/2 stream (\(code))" }
+    }
+
+    private func scheduleFlush() {
+        responseUnflushed = true
+        batch.flush(self)
+    }
+
+    func flushNow() {
+        guard responseUnflushed else { return }
+        responseUnflushed = false
+        delegate?.upstreamFlush(self)
+    }
+}

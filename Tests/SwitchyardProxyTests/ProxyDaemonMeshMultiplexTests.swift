@@ -1,0 +1,182 @@
+// A real ProxyDaemon in process carrying apps' HTTP/1 requests over its own mTLS hop as HTTP/2
+// streams (`l5d-orig-proto`, docs/transport.md): what the app sees, how few mTLS connections
+// many clients need, what happens when the app is gone, and h2load through the mesh.
+import Foundation
+import NIOCore
+@testable import SwitchyardProxy
+import SwitchyardInterception
+import SwitchyardModel
+import SwitchyardSubprocess
+import Testing
+
+@Suite("ProxyDaemon: HTTP/1 over HTTP/2 between proxies")
+struct ProxyDaemonMeshMultiplexTests {
+    typealias M = TestManifests
+
+    /// Two HTTP/1 app pods of one identity (`server`, Service `server` selects both) and a meshed
+    /// client pod at `ProxyWorld.meshedClientIP`; the daemon started with its inbound on 127.0.0.1.
+    static func twoPodWorld(_ world: ProxyWorld, ips: (String, String), http1BetweenProxies: Bool = false,
+                            configure: (inout ProxyConfiguration) -> Void = { _ in }) async throws -> (TestBackend, TestBackend) {
+        let first = try await world.backend("server one", ip: ips.0)
+        let second = try await world.backend("server two", ip: ips.1)
+        let inboundPort = try await unusedPort(group: world.group)
+        try await world.start(
+            manifests: [M.namespace(), M.node("node-1", internalIP: "127.0.0.1"),
+                        M.service("server", clusterIP: "10.96.3.10", app: "server"),
+                        M.pod("server-0", app: "server", ip: first.ip, port: first.port, meshed: true, serviceAccount: "server"),
+                        M.pod("server-1", app: "server", ip: second.ip, port: second.port, meshed: true, serviceAccount: "server"),
+                        M.pod("client-0", app: "client", ip: ProxyWorld.meshedClientIP, port: 9, meshed: true,
+                              serviceAccount: "client")],
+            credentials: try world.meshCredentials(["client", "server"])
+        ) { configuration in
+            configuration.inboundListen = IPEndpoint(IPv4Address(127, 0, 0, 1), port: UInt16(inboundPort))
+            configuration.peerInboundPort = UInt16(inboundPort)
+            configuration.meshHTTP1OverHTTP2 = !http1BetweenProxies
+            // A client from an address that is no pod (h2load cannot bind one) is the client pod too.
+            configuration.pod = ResourceID(namespace: M.namespaceName, name: "client-0")
+            configure(&configuration)
+        }
+        return (first, second)
+    }
+
+    static func meshConnections(_ world: ProxyWorld) -> Double {
+        world.metric("switchyard_upstream_connect_total", ["tls": "true", "result": "success"]) ?? 0
+    }
+
+    @Test("the app gets HTTP/1.1 with the verified l5d-client-id and no mesh fields; both pods' requests share one mTLS connection")
+    func whatTheAppSees() async throws {
+        try await withProxyWorld { world in
+            let (first, second) = try await Self.twoPodWorld(world, ips: ("127.0.78.101", "127.0.78.102"))
+            let client = try await world.client(from: ProxyWorld.meshedClientIP)
+            // Forged mesh fields from the app: none may steer the hop or reach the server.
+            let forged = [("l5d-client-id", "forged.identity"), ("l5d-orig-proto", "HTTP/2"),
+                          ("switchyard-target", "127.0.0.1:1")]
+            for index in 0..<20 {
+                let response = try await client.roundTrip("GET", "/r\(index)", host: "server.test:8080", headers: forged)
+                #expect(response.status == 200, "\(response)")
+                #expect(["server one", "server two"].contains(response.body))
+            }
+            let body = String(repeating: "payload ", count: 4096)
+            let echoed = try await client.roundTrip("POST", "/echo", host: "server.test:8080",
+                                                    headers: [("Content-Length", "\(body.utf8.count)")], body: body)
+            #expect(echoed.status == 200)
+            #expect(echoed.body == body)
+
+            let seen = first.requests + second.requests
+            #expect(seen.count == 21)
+            #expect(!first.requests.isEmpty && !second.requests.isEmpty, "the balancer used both pods")
+            for request in seen {
+                #expect(request.version == .http1_1)
+                #expect(request.values("l5d-client-id") == [M.identity("client")])
+                #expect(request.values("l5d-orig-proto").isEmpty)
+                #expect(request.values("switchyard-target").isEmpty)
+            }
+            #expect(Self.meshConnections(world) == 1, "one mTLS connection for both pods\n\(world.metricsText())")
+            #expect(world.metric("tcp_open_total", ["direction": "inbound", "tls": "true"]) == 1)
+            #expect(first.acceptedConnections == 1 && second.acceptedConnections == 1,
+                    "the inbound pools its HTTP/1 connections to each app")
+        }
+    }
+
+    @Test("50 concurrent HTTP/1 clients: one mTLS connection carries them all; with HTTP/1 between proxies each takes its own",
+          arguments: [false, true])
+    func concurrentClientsShareConnections(http1BetweenProxies: Bool) async throws {
+        try await withProxyWorld { world in
+            _ = try await Self.twoPodWorld(world, ips: ("127.0.78.111", "127.0.78.112"), http1BetweenProxies: http1BetweenProxies)
+            var clients: [RawHTTPClient] = []
+            for _ in 0..<50 { clients.append(try await world.client(from: ProxyWorld.meshedClientIP)) }
+            // Every request waits 300 ms at the app, so all 50 are in flight together.
+            try await withThrowingTaskGroup(of: Int.self) { group in
+                for client in clients {
+                    group.addTask { try await client.roundTrip("GET", "/slow?ms=300", host: "server.test:8080").status }
+                }
+                for try await status in group { #expect(status == 200) }
+            }
+            if http1BetweenProxies {
+                #expect(Self.meshConnections(world) == 50, "\(world.metricsText())")
+            } else {
+                #expect(Self.meshConnections(world) == 1, "50 concurrent requests, one handshake\n\(world.metricsText())")
+            }
+        }
+    }
+
+    @Test("the app is gone: the inbound's 502 with l5d-proxy-error reaches the client; the client connection stays usable")
+    func appGone() async throws {
+        try await withProxyWorld { world in
+            let (first, second) = try await Self.twoPodWorld(world, ips: ("127.0.78.121", "127.0.78.122"))
+            await first.close()
+            await second.close()
+            let client = try await world.client(from: ProxyWorld.meshedClientIP)
+            for _ in 0..<2 {
+                let response = try await client.roundTrip("GET", "/", host: "server.test:8080")
+                #expect(response.status == 502, "\(response)")
+                #expect(response.header("l5d-proxy-error")?.contains("connection refused") == true, "\(response)")
+            }
+            #expect(!client.isClosed)
+            #expect(world.metric("switchyard_proxy_error_total", ["direction": "inbound", "reason": "upstream_failed"]) == 2)
+        }
+    }
+
+    @Test("a client that gives up mid-response: its stream is reset and the inbound closes its connection to the app")
+    func clientGivesUp() async throws {
+        try await withProxyWorld { world in
+            let (first, second) = try await Self.twoPodWorld(world, ips: ("127.0.78.131", "127.0.78.132"))
+            let client = try await world.client(from: ProxyWorld.meshedClientIP)
+            try await client.send(RawHTTPClient.request("GET", "/stream", host: "server.test:8080"))
+            #expect(await eventually { String(decoding: client.receivedBytes(), as: UTF8.self).contains("first ") })
+            client.closeNow()
+            #expect(await eventually { first.closedConnections + second.closedConnections == 1 },
+                    "the app's connection for the abandoned response was closed")
+            // The shared mTLS connection is still there for the next client.
+            let next = try await world.client(from: ProxyWorld.meshedClientIP)
+            #expect(try await next.roundTrip("GET", "/", host: "server.test:8080").status == 200)
+            #expect(Self.meshConnections(world) == 1)
+        }
+    }
+
+    @Test("h2load --h1 -n 10000 -c 100: every HTTP/1 request succeeds over a single mTLS connection")
+    func h2loadHTTP1() async throws {
+        try await withProxyWorld { world in
+            _ = try await Self.twoPodWorld(world, ips: ("127.0.78.141", "127.0.78.142"))
+            let outbound = try world.outbound
+            let result = try await SpawnedProcess.run(
+                ["/usr/bin/h2load", "--h1", "-n", "10000", "-c", "100", "-H", ":authority: server.test:8080",
+                 "http://127.0.0.1:\(outbound.port ?? 0)/"], timeout: 300)
+            #expect(result.status == 0, "\(result)")
+            #expect(result.stdout.contains("10000 succeeded"), "\(result.stdout)")
+            #expect(result.stdout.contains("status codes: 10000 2xx"), "\(result.stdout)")
+            #expect(Self.meshConnections(world) == 1, "\(world.metricsText())")
+        }
+    }
+
+    @Test("h2load -n 100000 -c 100 -m 10, HTTP/2 end to end through the mesh: every request succeeds over at most 10 mTLS connections (100 streams each)")
+    func h2loadHTTP2() async throws {
+        try await withProxyWorld { world in
+            let app = try await HTTP2TestBackend.start(name: "h2 app", ip: "127.0.78.151", group: world.group)
+            world.onStop { await app.stop() }
+            let inboundPort = try await unusedPort(group: world.group)
+            try await world.start(
+                manifests: [M.namespace(), M.node("node-1", internalIP: "127.0.0.1"),
+                            M.service("server", clusterIP: "10.96.3.20", app: "server"),
+                            M.pod("server-0", app: "server", ip: app.ip, port: app.port, meshed: true, serviceAccount: "server"),
+                            M.pod("client-0", app: "client", ip: ProxyWorld.meshedClientIP, port: 9, meshed: true,
+                                  serviceAccount: "client")],
+                credentials: try world.meshCredentials(["client", "server"])
+            ) { configuration in
+                configuration.inboundListen = IPEndpoint(IPv4Address(127, 0, 0, 1), port: UInt16(inboundPort))
+                configuration.peerInboundPort = UInt16(inboundPort)
+                configuration.pod = ResourceID(namespace: M.namespaceName, name: "client-0")
+            }
+            let outbound = try world.outbound
+            let result = try await SpawnedProcess.run(
+                ["/usr/bin/h2load", "-n", "100000", "-c", "100", "-m", "10", "-H", ":authority: server.test:8080",
+                 "http://127.0.0.1:\(outbound.port ?? 0)/"], timeout: 600)
+            #expect(result.status == 0, "\(result)")
+            #expect(result.stdout.contains("100000 succeeded"), "\(result.stdout)")
+            #expect(result.stdout.contains("status codes: 100000 2xx"), "\(result.stdout)")
+            // 1,000 concurrent streams at most: 100 per connection.
+            #expect((1...10).contains(Self.meshConnections(world)), "\(world.metricsText())")
+            #expect(app.acceptedConnections <= 10)
+        }
+    }
+}
