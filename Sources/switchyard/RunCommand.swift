@@ -95,6 +95,12 @@ struct RunCommand: AsyncParsableCommand {
                                valueName: "n"))
     var upstreamIdleConnections: String?
 
+    @Option(name: .customLong("mesh-http1"),
+            help: ArgumentHelp("How apps' HTTP/1 requests to meshed pods travel between proxies: http2 (streams on shared "
+                               + "HTTP/2 mTLS connections, l5d-orig-proto) or http1 (an HTTP/1 mTLS connection each, "
+                               + "pooled per pod). Default: http2.", valueName: "http2|http1"))
+    var meshHTTP1: String?
+
     @Option(help: ArgumentHelp("The user to run as when started as root (root: stay root). Default: switchyard.",
                                valueName: "name"))
     var user: String?
@@ -115,7 +121,8 @@ struct RunCommand: AsyncParsableCommand {
             (.inboundListen, inboundListen), (.adminListen, adminListen), (.ingressMode, ingressMode.map(String.init)),
             (.threads, threads), (.opaquePorts, opaquePorts), (.requireMTLS, requireMTLS.map(String.init)),
             (.accessLog, accessLog.map(String.init)), (.logLevel, logLevel), (.shutdownGrace, shutdownGrace),
-            (.peerInboundPort, peerInboundPort), (.upstreamIdleConnections, upstreamIdleConnections), (.user, user),
+            (.peerInboundPort, peerInboundPort), (.upstreamIdleConnections, upstreamIdleConnections),
+            (.meshHTTP1, meshHTTP1), (.user, user),
             (.manageRedirect, manageRedirect.map(String.init)),
         ]
         for case let (setting, text?) in options { line.values[setting] = text }

@@ -41,6 +41,7 @@ extension RunSettings {
         case .shutdownGrace: .int(shutdownGrace)
         case .peerInboundPort: .int(Int(peerInboundPort))
         case .upstreamIdleConnections: .int(upstreamIdleConnections)
+        case .meshHTTP1: .string(meshHTTP1.rawValue)
         case .user: .string(user)
         }
     }

@@ -103,6 +103,13 @@ extension RunSettings {
         try parseInteger(text, in: 0...maximumIdleConnections, what: "a whole number of connections")
     }
 
+    static func parseMeshHTTP1(_ text: String) throws(Refusal) -> MeshHTTP1 {
+        guard let transport = MeshHTTP1(rawValue: text) else {
+            throw Refusal("must be one of \(MeshHTTP1.allCases.map(\.rawValue).joined(separator: ", "))")
+        }
+        return transport
+    }
+
     static func parsePort(_ text: String) throws(Refusal) -> UInt16 {
         UInt16(try parseInteger(text, in: 1...Int(UInt16.max), what: "a port"))
     }

@@ -100,6 +100,7 @@ extension RunSettings {
             shutdownGrace: value(.shutdownGrace, default: 10, parseShutdownGrace),
             peerInboundPort: value(.peerInboundPort, default: 4143, parsePort),
             upstreamIdleConnections: value(.upstreamIdleConnections, default: 1024, parseIdleConnections),
+            meshHTTP1: value(.meshHTTP1, default: .http2, parseMeshHTTP1),
             user: value(.user, default: "switchyard", parseUser),
             manageRedirect: value(.manageRedirect, default: false, parseSwitch),
             configFile: configFile,

@@ -15,6 +15,7 @@ extension RunSettings {
         configuration.inboundListen = inboundListen
         configuration.peerInboundPort = peerInboundPort
         configuration.poolMaxIdlePerKey = upstreamIdleConnections
+        configuration.meshHTTP1OverHTTP2 = meshHTTP1 == .http2
         configuration.ingressMode = ingressMode
         configuration.opaquePorts = opaquePorts
         configuration.requireMTLS = requireMTLS

@@ -8,7 +8,7 @@ extension RunSettings {
         case identityDir, trustBundle, trustDomain
         case outboundListen, inboundListen, adminListen
         case ingressMode, threads, opaquePorts, requireMTLS, accessLog, logLevel, shutdownGrace, peerInboundPort
-        case upstreamIdleConnections
+        case upstreamIdleConnections, meshHTTP1
         case user, manageRedirect
 
         /// The key in `switchyard.yaml`.

@@ -39,6 +39,8 @@ struct RunSettings {
     var peerInboundPort: UInt16
     /// Idle connections kept per (endpoint, identity) and event loop; 0 turns reuse off.
     var upstreamIdleConnections: Int
+    /// How apps' HTTP/1 requests to meshed pods travel between proxies.
+    var meshHTTP1: MeshHTTP1
     /// The account the daemon switches to when started as root (`root`: stay root).
     var user: String
     /// Node mode: keep the redirect rules in step with the meshed pods of this node, re-applying
@@ -49,4 +51,16 @@ struct RunSettings {
     var configFile: String?
     /// Where each setting's value came from.
     var sources: [Setting: Source]
+}
+
+extension RunSettings {
+    /// How apps' HTTP/1 requests to meshed pods travel between proxies (`--mesh-http1`);
+    /// Upgrade (WebSocket) and CONNECT requests always take an HTTP/1 connection.
+    enum MeshHTTP1: String, CaseIterable {
+        /// As streams on shared HTTP/2 mTLS connections, marked `l5d-orig-proto` and turned back
+        /// into HTTP/1.1 for the app at the inbound (as Linkerd does).
+        case http2
+        /// Each on an HTTP/1 mTLS connection of its own, pooled per pod.
+        case http1
+    }
 }

@@ -42,6 +42,7 @@ struct RunSettingsTests {
             ("trustBundle", "/etc/switchyard/trust-bundle.pem"), ("trustDomain", "cluster.local"),
             ("outboundListen", "0.0.0.0:4140"), ("inboundListen", "0.0.0.0:4143"), ("adminListen", "0.0.0.0:4191"),
             ("opaquePorts", "25,587,3306,4444,5432,6379,9300,11211"), ("logLevel", "info"), ("user", "switchyard"),
+            ("meshHTTP1", "http2"),
         ]
         for (key, value) in expected {
             #expect(entry(settings, key).value as? String == value, "\(key)")
@@ -58,7 +59,7 @@ struct RunSettingsTests {
         #expect(entry(settings, "threads").source == "default")
         #expect(entry(settings, "node").value as? String == "node-1")
         #expect(entry(settings, "node").source == "flag")
-        #expect(settings?.count == 21)
+        #expect(settings?.count == 22)
     }
 
     @Test("a flag wins over a variable, a variable over the file, the file over the default")
@@ -100,7 +101,7 @@ struct RunSettingsTests {
             "SWITCHYARD_THREADS": "7", "SWITCHYARD_OPAQUE_PORTS": "3307-3306", "SWITCHYARD_REQUIRE_MTLS": "1",
             "SWITCHYARD_ACCESS_LOG": "yes", "SWITCHYARD_LOG_LEVEL": "DEBUG", "SWITCHYARD_SHUTDOWN_GRACE": "30s",
             "SWITCHYARD_PEER_INBOUND_PORT": "14143", "SWITCHYARD_USER": "nobody", "SWITCHYARD_MANAGE_REDIRECT": "false",
-            "SWITCHYARD_UPSTREAM_IDLE_CONNECTIONS": "0",
+            "SWITCHYARD_UPSTREAM_IDLE_CONNECTIONS": "0", "SWITCHYARD_MESH_HTTP1": "http1",
         ]
         var bad = environment
         bad["SWITCHYARD_OPAQUE_PORTS"] = "3306-3307,25"
@@ -119,6 +120,7 @@ struct RunSettingsTests {
         #expect(entry(settings, "shutdownGrace").value as? Int == 30)
         #expect(entry(settings, "peerInboundPort").value as? Int == 14143)
         #expect(entry(settings, "upstreamIdleConnections").value as? Int == 0)
+        #expect(entry(settings, "meshHTTP1").value as? String == "http1")
         #expect(entry(settings, "user").value as? String == "nobody")
 
         // The range written backwards is an error naming the variable.
@@ -138,6 +140,7 @@ struct RunSettingsTests {
             pod: ~
             requireMTLS: true
             shutdownGrace: 0
+            meshHTTP1: http1
             """
         let (settings, configFile, result) = try effective([], file: file)
         #expect(result.status == 0, "\(result.stderr)")
@@ -151,6 +154,8 @@ struct RunSettingsTests {
         #expect(entry(settings, "pod").source == "default")
         #expect(entry(settings, "requireMTLS").value as? Bool == true)
         #expect(entry(settings, "shutdownGrace").value as? Int == 0)
+        #expect(entry(settings, "meshHTTP1").value as? String == "http1")
+        #expect(entry(settings, "meshHTTP1").source == "file")
     }
 
     @Test("the file is --config, else SWITCHYARD_CONFIG")
@@ -196,6 +201,8 @@ struct RunSettingsTests {
         (["--shutdown-grace", "1.5"], #"--shutdown-grace "1.5": must be a whole number of seconds"#),
         (["--peer-inbound-port", "0"], #"--peer-inbound-port "0": must be a port from 1 to 65535"#),
         (["--upstream-idle-connections=-1"], #"--upstream-idle-connections "-1": must be a whole number of connections from 0 to 65536"#),
+        (["--mesh-http1", "h2"], #"--mesh-http1 "h2": must be one of http2, http1"#),
+        (["--mesh-http1", "HTTP1"], #"--mesh-http1 "HTTP1": must be one of http2, http1"#),
         (["--identity-dir", ""], #"--identity-dir "": must not be empty"#),
         (["--node", "node 1"], #"--node "node 1": must be a Kubernetes object name"#),
         (["--user", "a:b"], #"--user "a:b": must be a user name"#),
@@ -206,6 +213,26 @@ struct RunSettingsTests {
         let result = try effective(["--manifests", "m", "--node", "n"] + arguments).result
         #expect(result.status == 1)
         #expect(result.stderr.contains("error: " + message), "\(result.stderr)")
+    }
+
+    @Test("--mesh-http1: http2 by default, http1 from the flag over the variable and the file; bad values name their source")
+    func meshHTTP1() throws {
+        let byFlag = try effective(["--manifests", "m", "--node", "n", "--mesh-http1", "http1"],
+                                   environment: ["SWITCHYARD_MESH_HTTP1": "http2"], file: "meshHTTP1: http2\n")
+        #expect(byFlag.result.status == 0, "\(byFlag.result.stderr)")
+        #expect(entry(byFlag.settings, "meshHTTP1").value as? String == "http1")
+        #expect(entry(byFlag.settings, "meshHTTP1").source == "flag")
+        let byVariable = try effective(["--manifests", "m", "--node", "n"],
+                                       environment: ["SWITCHYARD_MESH_HTTP1": "http1"], file: "meshHTTP1: http2\n")
+        #expect(entry(byVariable.settings, "meshHTTP1").value as? String == "http1")
+        #expect(entry(byVariable.settings, "meshHTTP1").source == "env")
+
+        let bad = try effective(["--manifests", "m", "--node", "n"], environment: ["SWITCHYARD_MESH_HTTP1": "yes"]).result
+        #expect(bad.status == 1)
+        #expect(bad.stderr.contains(#"error: SWITCHYARD_MESH_HTTP1 "yes": must be one of http2, http1"#), "\(bad.stderr)")
+        let badFile = try effective(["--manifests", "m", "--node", "n"], file: "meshHTTP1: http3\n").result
+        #expect(badFile.status == 1)
+        #expect(badFile.stderr.contains(#"switchyard.yaml: meshHTTP1 "http3": must be one of http2, http1"#), "\(badFile.stderr)")
     }
 
     @Test("bad switch values in variables and in the file")

@@ -31,9 +31,10 @@
 #     client connections that each made one request (bench/mesh/hold.py), and the slope;
 #   - new mTLS handshakes per second with connection reuse off: a second outbound of each
 #     system that opens a new mTLS connection (a full handshake: no session resumption) to
-#     the inbound for every request (Switchyard --upstream-idle-connections 0; nginx without
-#     upstream keepalive, proxy_ssl_session_reuse off; HAProxy http-reuse never,
-#     http-server-close, no-ssl-reuse),
+#     the inbound for every request (Switchyard --upstream-idle-connections 0 --mesh-http1 http1,
+#     as otherwise its HTTP/1 requests ride shared HTTP/2 connections; nginx without upstream
+#     keepalive, proxy_ssl_session_reuse off; HAProxy http-reuse never, http-server-close,
+#     no-ssl-reuse),
 #     driven by wrk -c 50 keep-alive clients: requests/s = handshakes/s; CPU µs per handshake;
 #   - HTTP/2 requests/s, Switchyard and HAProxy only (nginx does not speak HTTP/2 upstream):
 #     h2load -c 10 -m 10 with prior knowledge to the outbound, HTTP/2 over the mTLS hop, h2c
@@ -214,8 +215,9 @@ start_switchyard() { # NODE IP NAME [FLAGS...]
 }
 start_switchyard node-1 "$node1" 1
 start_switchyard node-2 "$node2" 2
-# node-1 again, with connection reuse off: every request a new mTLS connection to node-2
-start_switchyard node-1 "$node1_fresh" fresh --upstream-idle-connections 0
+# node-1 again, with connection reuse off: every request a new mTLS connection to node-2 (HTTP/1
+# between the proxies: with the default --mesh-http1 http2 requests share HTTP/2 connections)
+start_switchyard node-1 "$node1_fresh" fresh --upstream-idle-connections 0 --mesh-http1 http1
 
 # --- nginx as the mesh -----------------------------------------------------------------------------
 f=$work/id/test/frontend
