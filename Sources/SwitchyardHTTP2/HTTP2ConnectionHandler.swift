@@ -40,6 +40,12 @@ public final class HTTP2ConnectionHandler: ChannelDuplexHandler {
     private var started = false
     private var isClosed = false
     private var inReadBurst = false
+    /// Inside `channelReadComplete` (whose own end is forwarded after the output is produced).
+    private var completingRead = false
+    /// Events were delivered outside a read burst (after a write, a flush, writability): a
+    /// `channelReadComplete` follows them, so that handlers which batch work per read burst
+    /// (the proxy's flush batch) see the burst end.
+    private var eventsOutsideRead = false
     private var producing = false
     private var produceAgain = false
     private var delivering = false
@@ -116,7 +122,10 @@ public final class HTTP2ConnectionHandler: ChannelDuplexHandler {
 
     public func channelReadComplete(context: ChannelHandlerContext) {
         inReadBurst = false
+        completingRead = true
         flushOutput(context: context)
+        completingRead = false
+        eventsOutsideRead = false
         context.fireChannelReadComplete()
     }
 
@@ -218,6 +227,10 @@ public final class HTTP2ConnectionHandler: ChannelDuplexHandler {
             session.flushedPromises.removeAll(keepingCapacity: true)
             deliverEvents(context: context)
         } while produceAgain && !isClosed
+        if eventsOutsideRead {
+            eventsOutsideRead = false
+            context.fireChannelReadComplete()
+        }
         closeIfFinished(context: context)
     }
 
@@ -227,6 +240,12 @@ public final class HTTP2ConnectionHandler: ChannelDuplexHandler {
             return
         }
         // The chunks that went into these frames are sent when the frames are written.
+        if session.flushedPromises.count == 1 {
+            let only = session.flushedPromises[0]
+            session.flushedPromises.removeAll(keepingCapacity: true)
+            context.write(wrapOutboundOut(buffer), promise: only)
+            return
+        }
         let written = context.eventLoop.makePromise(of: Void.self)
         for promise in session.flushedPromises { written.futureResult.cascade(to: promise) }
         session.flushedPromises.removeAll(keepingCapacity: true)
@@ -257,6 +276,7 @@ public final class HTTP2ConnectionHandler: ChannelDuplexHandler {
         delivering = true
         defer { delivering = false }
         while let event = session.events.popFirst() {
+            if !inReadBurst && !completingRead { eventsOutsideRead = true }
             context.fireChannelRead(wrapInboundOut(event))
             completeFailedPromises()
         }

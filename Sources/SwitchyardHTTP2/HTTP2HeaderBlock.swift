@@ -28,6 +28,14 @@ public struct HTTP2HeaderBlock: Sendable, Sequence, ExpressibleByDictionaryLiter
         fields = []
     }
 
+    /// An empty block with room for `fields` fields of `bytes` bytes of names and values (one
+    /// allocation for the bytes instead of two when reserved later).
+    public init(reservingFields count: Int, bytes: Int) {
+        storage = Self.allocator.buffer(capacity: bytes)
+        fields = []
+        fields.reserveCapacity(count)
+    }
+
     /// A block of `fields` in order; names are lowercased.
     public init(_ fields: [(name: String, value: String)]) {
         self.init()
@@ -77,7 +85,8 @@ public struct HTTP2HeaderBlock: Sendable, Sequence, ExpressibleByDictionaryLiter
 
     /// Removes every field named `name`.
     public mutating func remove(name: String) {
-        let needle = name.lowercased()
+        let needle = name
+        guard fields.indices.contains(where: { nameEquals($0, needle) }) else { return }
         var kept = HTTP2HeaderBlock()
         kept.reserve(fields: fields.count, bytes: storage.readableBytes)
         for index in fields.indices where !nameEquals(index, needle) {
@@ -102,20 +111,20 @@ public struct HTTP2HeaderBlock: Sendable, Sequence, ExpressibleByDictionaryLiter
 
     /// The first value of `name` (case-insensitive), or nil.
     public func first(name: String) -> String? {
-        let needle = name.lowercased()
+        let needle = name
         for index in fields.indices where nameEquals(index, needle) { return self[index].value }
         return nil
     }
 
     /// Every value of `name` (case-insensitive), in order.
     public func values(name: String) -> [String] {
-        let needle = name.lowercased()
+        let needle = name
         return fields.indices.filter { nameEquals($0, needle) }.map { self[$0].value }
     }
 
     /// Whether a field is named `name` (case-insensitive).
     public func contains(name: String) -> Bool {
-        let needle = name.lowercased()
+        let needle = name
         return fields.indices.contains { nameEquals($0, needle) }
     }
 
@@ -156,16 +165,24 @@ public struct HTTP2HeaderBlock: Sendable, Sequence, ExpressibleByDictionaryLiter
     // MARK: - Internals
 
     /// Compares the field's name with an already lowercased `needle` without allocating.
+    /// Whether field `index` is named `needle`, ASCII letters compared without case (the
+    /// needle is not lower-cased into a new string: that would allocate for long names).
     private func nameEquals(_ index: Int, _ needle: String) -> Bool {
         let field = fields[index]
         var needle = needle
         return needle.withUTF8 { wanted in
             guard wanted.count == Int(field.nameLength) else { return false }
             return storage.withUnsafeReadableBytes { bytes in
-                wanted.elementsEqual(bytes[Int(field.start)..<Int(field.start + field.nameLength)])
+                let start = Int(field.start)
+                for offset in 0..<wanted.count where Self.lower(wanted[offset]) != Self.lower(bytes[start + offset]) {
+                    return false
+                }
+                return true
             }
         }
     }
+
+    private static func lower(_ c: UInt8) -> UInt8 { c &- 0x41 < 26 ? c | 0x20 : c }
 
     /// Calls `body` with this block as nghttp2 name/value pairs, valid only during the call
     /// (nghttp2 copies them when a frame is submitted). The array lives on the stack.

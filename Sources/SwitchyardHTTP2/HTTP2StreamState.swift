@@ -25,8 +25,11 @@ final class HTTP2StreamState {
     /// We refused the peer's header block (too large): the code `.streamClosed` reports,
     /// whatever nghttp2 says (the stream may end normally when the block carried END_STREAM).
     var refusedWith: HTTP2ErrorCode?
-    /// Server: a refused request's body is still coming; reset once the response is out.
+    /// Server: the request's body is still coming but is not wanted (a refused request, or the
+    /// consumer reset with NO_ERROR before its response was out); reset once the response is.
     var resetAfterResponse = false
+    /// Our side of the stream has ended: a HEADERS or DATA frame with END_STREAM went out.
+    var sentEndStream = false
 
     // MARK: Outbound
 

@@ -46,9 +46,7 @@ enum NGHTTP2Callbacks {
             state = HTTP2StreamState(id: id)
             owner.streams[id] = state
         }
-        var block = HTTP2HeaderBlock()
-        block.reserve(fields: 8, bytes: 256)
-        state.receiving = block
+        state.receiving = HTTP2HeaderBlock(reservingFields: 12, bytes: 512)
         state.receivingSize = 0
         state.receivingTooLarge = false
         return 0
@@ -175,7 +173,7 @@ enum NGHTTP2Callbacks {
         return 0
     }
 
-    private static let onFrameSend: nghttp2_on_frame_send_callback = { _, frame, userData in
+    private static let onFrameSend: nghttp2_on_frame_send_callback = { session, frame, userData in
         guard let frame else { return 0 }
         let owner = NGHTTP2Callbacks.owner(userData)
         switch UInt32(frame.pointee.hd.type) {
@@ -190,11 +188,16 @@ enum NGHTTP2Callbacks {
             owner.rapidResetDetected = true
             owner.terminationReason = "more than \(owner.configuration.maxResetsPerWindow) streams refused in \(owner.configuration.resetWindow)"
             owner.pendingActions.append(.terminate(.enhanceYourCalm))
-        case NGHTTP2_HEADERS.rawValue:
+        case NGHTTP2_HEADERS.rawValue, NGHTTP2_DATA.rawValue:
             let id = frame.pointee.hd.stream_id
-            if let state = owner.streams[id], state.resetAfterResponse {
+            guard has(frame.pointee.hd.flags, NGHTTP2_FLAG_END_STREAM), let state = owner.streams[id] else { return 0 }
+            state.sentEndStream = true
+            if state.resetAfterResponse {
                 state.resetAfterResponse = false
-                owner.pendingActions.append(.reset(id, .noError))
+                // Not when the request has ended meanwhile: the stream is simply over.
+                if nghttp2_session_get_stream_remote_close(session, id) == 0 {
+                    owner.pendingActions.append(.reset(id, .noError))
+                }
             }
         default:
             break

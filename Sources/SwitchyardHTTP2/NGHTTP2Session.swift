@@ -269,7 +269,14 @@ final class NGHTTP2Session {
     }
 
     func resetStream(_ streamID: HTTP2StreamID, _ code: HTTP2ErrorCode) throws(HTTP2Error) {
-        _ = try openState(streamID)
+        let state = try openState(streamID)
+        // A server's NO_ERROR reset says "the response is complete, stop sending the request"
+        // (RFC 9113 §8.1): it waits for the response's last frame, which it would overtake
+        // (RST_STREAM goes before queued DATA).
+        if role == .server, code == .noError, !state.sentEndStream {
+            state.resetAfterResponse = true
+            return
+        }
         let result = nghttp2_submit_rst_stream(session, UInt8(NGHTTP2_FLAG_NONE.rawValue), streamID.value, code.rawValue)
         guard result == 0 else { throw Self.failure(result) }
     }

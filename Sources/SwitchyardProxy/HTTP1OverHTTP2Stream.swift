@@ -12,7 +12,9 @@ import SwitchyardHTTP2
 ///   the stream back into HTTP/1.1 for the app) and `switchyard-target` (the pod). The head
 ///   waits for the next part, so a request without a body goes out as one HEADERS frame with
 ///   END_STREAM.
-/// - The request body goes out as DATA; `isWritable` turns false while more than
+/// - The request body goes out as DATA, the last chunk held until the next part so that it
+///   carries END_STREAM itself (an app that answers once its content-length is in then finds
+///   the stream ended, not still open); `isWritable` turns false while more than
 ///   `writeHighWater` bytes of it wait for the connection's flow control or socket.
 /// - The response comes back as HTTP/1 parts; its DATA is given back to the peer's window at
 ///   once, or, while the client is not writable (`holdReads`), when it is again.
@@ -29,6 +31,8 @@ final class HTTP1OverHTTP2Stream: HTTPUpstream, HTTP2UpstreamStreamDelegate, HTT
     private let target: UpstreamTarget
     private let batch: HTTP2FlushBatch
     private var heldHead: HTTPRequestHead?
+    /// The last request body chunk, and the promise of its write, until the next part.
+    private var heldBody: (buffer: ByteBuffer, promise: EventLoopPromise<Void>?)?
     private var streamID: HTTP2StreamID?
     /// The stream is over (ended both ways, reset, or abandoned).
     private var closed = false
@@ -67,7 +71,8 @@ final class HTTP1OverHTTP2Stream: HTTPUpstream, HTTP2UpstreamStreamDelegate, HTT
             promise?.succeed(())
         case .body(.byteBuffer(let buffer)):
             guard open(endStream: false), let streamID else { return fail(promise) }
-            sendData(streamID, buffer, endStream: false, promise: promise)
+            if let held = heldBody.take() { sendData(streamID, held.buffer, endStream: false, promise: held.promise) }
+            heldBody = (buffer, promise)
         case .body:
             promise?.fail(HTTP2Error.connectionClosed)  // file regions never come from a client
         case .end(let trailers):
@@ -77,7 +82,11 @@ final class HTTP1OverHTTP2Stream: HTTPUpstream, HTTP2UpstreamStreamDelegate, HTT
             if bodyless {
                 promise?.succeed(())
             } else if let trailers, !trailers.isEmpty {
+                if let held = heldBody.take() { sendData(streamID, held.buffer, endStream: false, promise: held.promise) }
                 connection.send(.sendTrailers(streamID, HTTP2Mapping.trailerBlock(trailers)), then: promise.map { p in { p.completeWith($0) } })
+            } else if let held = heldBody.take() {
+                sendData(streamID, held.buffer, endStream: true, promise: held.promise)
+                promise?.succeed(())
             } else {
                 sendData(streamID, ByteBuffer(), endStream: true, promise: promise)
             }
@@ -85,9 +94,12 @@ final class HTTP1OverHTTP2Stream: HTTPUpstream, HTTP2UpstreamStreamDelegate, HTT
     }
 
     func flush() {
-        // A head whose body has not come yet goes out now; the frames written go out with the
-        // loop's flush batch (or at once outside one).
+        // What is held goes out now (the end of the client's read burst); the frames written go
+        // out with the loop's flush batch (or at once outside one).
         if heldHead != nil, !open(endStream: false) { return }
+        if let held = heldBody.take(), let streamID, !closed {
+            sendData(streamID, held.buffer, endStream: false, promise: held.promise)
+        }
     }
 
     /// Opens the stream with the held head (no-op once open); false when it could not be.
@@ -98,7 +110,7 @@ final class HTTP1OverHTTP2Stream: HTTPUpstream, HTTP2UpstreamStreamDelegate, HTT
         block.remove(name: Self.origProtoField)
         block.remove(name: InboundHTTP2Policy.targetField)
         block.add(name: Self.origProtoField, value: head.version == .http1_0 ? "HTTP/1.0" : "HTTP/1.1")
-        block.add(name: InboundHTTP2Policy.targetField, value: target.endpoint.description)
+        block.add(name: InboundHTTP2Policy.targetField, value: target.balancerKey)
         guard let id = connection.openStream(block, endStream: endStream, delegate: self) else {
             closed = true
             let delegate = self.delegate
@@ -133,6 +145,7 @@ final class HTTP1OverHTTP2Stream: HTTPUpstream, HTTP2UpstreamStreamDelegate, HTT
     func close() {
         delegate = nil
         heldHead = nil
+        heldBody.take()?.promise?.fail(HTTP2Error.connectionClosed)
         guard !closed else { return }
         closed = true
         guard let streamID else { return }

@@ -27,6 +27,10 @@ final class HTTP1Relay: UpstreamHTTPDelegate {
     private var requestEnded = false
     private var requestHadBody = false
     private var heldHead: HTTPResponseHead?
+    /// The last body chunk, held until the next part: with the response's end it goes out as
+    /// one DATA frame with END_STREAM.
+    private var heldBody: ByteBuffer?
+    private let batch: HTTP2FlushBatch
     private var responseStarted = false
     private var responseEnded = false
     private var keepAlive = true
@@ -34,7 +38,8 @@ final class HTTP1Relay: UpstreamHTTPDelegate {
     private var done = false
 
     init(exchange: HTTP2Exchange, upstream: UpstreamHTTPHandler, target: UpstreamTarget,
-         pool: UpstreamPool<UpstreamTarget>, reused: Bool) {
+         pool: UpstreamPool<UpstreamTarget>, reused: Bool, batch: HTTP2FlushBatch) {
+        self.batch = batch
         self.exchange = exchange
         self.upstream = upstream
         self.target = target
@@ -61,16 +66,22 @@ final class HTTP1Relay: UpstreamHTTPDelegate {
         upstream.flush()
     }
 
-    func sendData(_ buffer: ByteBuffer, endStream: Bool, then: @escaping (Result<Void, any Error>) -> Void) {
-        guard !done, !requestEnded else { return then(.success(())) }
+    func sendData(_ buffer: ByteBuffer, endStream: Bool, then: ((Result<Void, any Error>) -> Void)?) {
+        guard !done, !requestEnded else {
+            then?(.success(()))
+            return
+        }
         if buffer.readableBytes > 0 {
             requestHadBody = true
-            let promise = upstream.channel?.eventLoop.makePromise(of: Void.self)
-            promise?.futureResult.assumeIsolated().whenComplete(then)
+            var promise: EventLoopPromise<Void>?
+            if let then {
+                promise = upstream.channel?.eventLoop.makePromise(of: Void.self)
+                promise?.futureResult.assumeIsolated().whenComplete(then)
+                if promise == nil { then(.failure(ChannelError.ioOnClosedChannel)) }
+            }
             upstream.write(.body(.byteBuffer(buffer)), promise: promise)
-            if promise == nil { then(.failure(ChannelError.ioOnClosedChannel)) }
         } else {
-            then(.success(()))
+            then?(.success(()))
         }
         if endStream {
             requestEnded = true
@@ -117,47 +128,57 @@ final class HTTP1Relay: UpstreamHTTPDelegate {
 
     func upstream(_ upstream: any HTTPUpstream, received part: HTTPClientResponsePart) {
         guard !done, let exchange else { return }
-        switch part {
-        case .head(let head):
-            if head.status.code < 200 && head.status != .switchingProtocols {
-                exchange.upstreamHeaders(HTTP2Mapping.responseBlock(head), endStream: false)
-                return
+        // What one part causes toward the client goes out in one flush.
+        batch.during {
+            switch part {
+            case .head(let head):
+                if head.status.code < 200 && head.status != .switchingProtocols {
+                    exchange.upstreamHeaders(HTTP2Mapping.responseBlock(head), endStream: false)
+                    return
+                }
+                guard head.status != .switchingProtocols else {
+                    cancel()
+                    return exchange.upstreamBroke("\(target) switched protocols on a request without Upgrade")
+                }
+                responseStarted = true
+                keepAlive = head.isKeepAlive
+                heldHead = head
+            case .body(let buffer):
+                sendHeld(exchange)
+                unwritten += buffer.readableBytes
+                if unwritten >= Self.readHighWater { self.upstream.holdReads = true }
+                heldBody = buffer
+            case .end(let trailers):
+                responseEnded = true
+                if let trailers, !trailers.isEmpty {
+                    sendHeld(exchange)
+                    exchange.upstreamTrailers(HTTP2Mapping.trailerBlock(trailers))
+                } else {
+                    sendHeld(exchange, endStream: true)
+                }
+                release()
+                exchange.upstreamClosed(.noError)
             }
-            guard head.status != .switchingProtocols else {
-                cancel()
-                return exchange.upstreamBroke("\(target) switched protocols on a request without Upgrade")
-            }
-            responseStarted = true
-            keepAlive = head.isKeepAlive
-            heldHead = head
-        case .body(let buffer):
-            sendHead(exchange, endStream: false)
-            unwritten += buffer.readableBytes
-            if unwritten >= Self.readHighWater { self.upstream.holdReads = true }
-            exchange.upstreamData(buffer, endStream: false)
-        case .end(let trailers):
-            responseEnded = true
-            if let trailers, !trailers.isEmpty {
-                sendHead(exchange, endStream: false)
-                exchange.upstreamTrailers(HTTP2Mapping.trailerBlock(trailers))
-            } else if heldHead != nil {
-                sendHead(exchange, endStream: true)
-            } else {
-                exchange.upstreamData(ByteBuffer(), endStream: true)
-            }
-            release()
-            exchange.upstreamClosed(.noError)
         }
     }
 
-    private func sendHead(_ exchange: HTTP2Exchange, endStream: Bool) {
-        guard let head = heldHead.take() else { return }
-        exchange.upstreamHeaders(HTTP2Mapping.responseBlock(head), endStream: endStream)
+    /// Sends the held head and body chunk, the last of them ending the stream when `endStream`.
+    private func sendHeld(_ exchange: HTTP2Exchange, endStream: Bool = false) {
+        if let head = heldHead.take() {
+            exchange.upstreamHeaders(HTTP2Mapping.responseBlock(head), endStream: endStream && heldBody == nil)
+            if endStream && heldBody == nil { return }
+        }
+        if let body = heldBody.take() {
+            exchange.upstreamData(body, endStream: endStream)
+        } else if endStream {
+            exchange.upstreamData(ByteBuffer(), endStream: true)
+        }
     }
 
     func upstreamFlush(_ upstream: any HTTPUpstream) {
-        // A head whose body is still to come goes now.
-        if !done, let exchange { sendHead(exchange, endStream: false) }
+        // The read burst is over: what is held goes now.
+        guard !done, let exchange else { return }
+        batch.during { sendHeld(exchange) }
     }
 
     func upstream(_ upstream: any HTTPUpstream, closedWith error: (any Error)?) {

@@ -6,10 +6,6 @@ import SwitchyardModel
 /// Between HTTP/2 header blocks and the `HTTPRequestHead`s the forwarding policies speak, and
 /// the answers the proxy makes itself on an HTTP/2 stream.
 enum HTTP2Mapping {
-    /// Connection-specific fields HTTP/2 forbids (RFC 9113 §8.2.2); `te` is allowed only as
-    /// `trailers`.
-    static let connectionSpecific: Set<String> = ["connection", "keep-alive", "proxy-connection", "transfer-encoding", "upgrade", "host"]
-
     /// The request head of an HTTP/2 request block: `:method`, `:path` and the fields;
     /// `:authority` becomes `host` (when the block has none). CONNECT is not proxied.
     static func requestHead(_ block: HTTP2HeaderBlock) -> Result<HTTPRequestHead, ProxyError> {
@@ -17,6 +13,7 @@ enum HTTP2Mapping {
         var path: String?
         var authority: String?
         var headers = HTTPHeaders()
+        headers.reserveCapacity(block.count)
         for (name, value) in block {
             if name.hasPrefix(":") {
                 switch name {
@@ -41,18 +38,12 @@ enum HTTP2Mapping {
     /// The HTTP/2 request block for a head the policy prepared: pseudo-headers from its method,
     /// URI and `host`, then its fields without the connection-specific ones.
     static func requestBlock(_ head: HTTPRequestHead, scheme: String = "http") -> HTTP2HeaderBlock {
-        var block = HTTP2HeaderBlock()
-        block.reserve(fields: head.headers.count + 4, bytes: 256)
+        var block = HTTP2HeaderBlock(reservingFields: head.headers.count + 6, bytes: 512)
         block.add(name: ":method", value: head.method.rawValue)
         block.add(name: ":scheme", value: scheme)
         if let host = head.headers.first(name: "host") { block.add(name: ":authority", value: host) }
         block.add(name: ":path", value: head.uri)
-        for (name, value) in head.headers {
-            let lower = name.lowercased()
-            if connectionSpecific.contains(lower) { continue }
-            if lower == "te" && value.lowercased() != "trailers" { continue }
-            block.add(name: lower, value: value)
-        }
+        addFields(head.headers, to: &block)
         return block
     }
 
@@ -93,8 +84,7 @@ enum HTTP2Mapping {
     /// The HTTP/2 response block of an HTTP/1 response head: `:status`, then its end-to-end
     /// fields in lower case (hop-by-hop and connection-specific ones dropped).
     static func responseBlock(_ head: HTTPResponseHead) -> HTTP2HeaderBlock {
-        var block = HTTP2HeaderBlock()
-        block.reserve(fields: head.headers.count + 1, bytes: 256)
+        var block = HTTP2HeaderBlock(reservingFields: head.headers.count + 1, bytes: 512)
         block.add(name: ":status", value: String(head.status.code))
         addFields(HopByHop.stripped(head.headers), to: &block)
         return block
@@ -114,11 +104,17 @@ enum HTTP2Mapping {
         return headers
     }
 
+    /// Adds `headers` to `block` (names lower-cased by the block) without the fields HTTP/2
+    /// forbids: connection-specific ones, pseudo-header look-alikes, and `te` other than
+    /// `trailers`. Names are compared without case and without allocating.
     private static func addFields(_ headers: HTTPHeaders, to block: inout HTTP2HeaderBlock) {
         for (name, value) in headers {
-            let lower = name.lowercased()
-            if connectionSpecific.contains(lower) || lower.hasPrefix(":") || lower == "te" { continue }
-            block.add(name: lower, value: value)
+            if HopByHop.sameName(name, "te") {
+                if value.lowercased() != "trailers" { continue }
+            } else if HopByHop.isHopByHop(name) || HopByHop.sameName(name, "host") || name.hasPrefix(":") {
+                continue
+            }
+            block.add(name: name, value: value)
         }
     }
 

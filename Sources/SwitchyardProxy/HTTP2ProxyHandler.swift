@@ -30,6 +30,8 @@ final class HTTP2ProxyHandler: ChannelInboundHandler, HTTP2BatchFlushable {
     fileprivate var context: ChannelHandlerContext?
     fileprivate var exchanges: [HTTP2StreamID: HTTP2Exchange] = [:]
     private var idleTimer: Scheduled<Void>?
+    /// When the last stream ended (the connection has been idle since; meaningless while streams are open).
+    private var idleSince = NIODeadline.now()
     private var shuttingDown = false
     /// How long a drain (or an idle shutdown) lets the streams in flight finish.
     static let shutdownGrace: TimeAmount = .seconds(30)
@@ -51,13 +53,16 @@ final class HTTP2ProxyHandler: ChannelInboundHandler, HTTP2BatchFlushable {
         armIdleTimer()
     }
 
-    /// Starts the idle timer when no stream is open.
-    private func armIdleTimer() {
-        idleTimer?.cancel()
-        idleTimer = nil
-        guard idleTimeout > .zero, exchanges.isEmpty, !shuttingDown, let context else { return }
-        idleTimer = context.eventLoop.assumeIsolated().scheduleTask(in: idleTimeout) { [weak self] in
-            guard let self, self.exchanges.isEmpty else { return }
+    /// One timer for the connection's life (not one per stream): when it fires, a connection
+    /// idle for `idleTimeout` is shut down, otherwise it is set again for the rest of the time.
+    private func armIdleTimer(in delay: TimeAmount? = nil) {
+        guard idleTimeout > .zero, !shuttingDown, let context else { return }
+        idleTimer = context.eventLoop.assumeIsolated().scheduleTask(in: delay ?? idleTimeout) { [weak self] in
+            guard let self else { return }
+            self.idleTimer = nil
+            guard self.exchanges.isEmpty else { return self.armIdleTimer() }
+            let left = self.idleTimeout - (NIODeadline.now() - self.idleSince)
+            if left > .zero { return self.armIdleTimer(in: left) }
             self.shutDown()
         }
     }
@@ -86,8 +91,6 @@ final class HTTP2ProxyHandler: ChannelInboundHandler, HTTP2BatchFlushable {
             guard exchanges[id] == nil else { return }  // a second head (1xx does not come from clients)
             let exchange = HTTP2Exchange(id: id, handler: self, requestBlock: block, requestEnded: endStream)
             exchanges[id] = exchange
-            idleTimer?.cancel()
-            idleTimer = nil
             side.requests.increment()
             exchange.start()
         case .data(let id, let buffer, let endStream):
@@ -100,7 +103,7 @@ final class HTTP2ProxyHandler: ChannelInboundHandler, HTTP2BatchFlushable {
             exchanges[id]?.requestTrailers(block)
         case .streamClosed(let id, let code):
             exchanges.removeValue(forKey: id)?.downstreamClosed(code)
-            if exchanges.isEmpty { armIdleTimer() }
+            if exchanges.isEmpty { idleSince = .now() }
         case .goAway:
             break
         }
@@ -159,7 +162,7 @@ final class HTTP2ProxyHandler: ChannelInboundHandler, HTTP2BatchFlushable {
 
     fileprivate func finished(_ exchange: HTTP2Exchange) {
         if exchanges[exchange.id] === exchange { exchanges.removeValue(forKey: exchange.id) }
-        if exchanges.isEmpty { armIdleTimer() }
+        if exchanges.isEmpty { idleSince = .now() }
     }
 }
 
@@ -234,6 +237,7 @@ final class HTTP2Exchange: HTTP2UpstreamStreamDelegate {
         attempts += 1
         self.target = target
         if origProto { return connectHTTP1(target) }
+        if let upstream = loop.h2.ready(for: target, connector: handler.connector) { return open(on: upstream, target: target) }
         loop.h2.connection(to: target, connector: handler.connector, metrics: handler.metrics, logger: handler.logger,
                            configuration: handler.configuration) { [weak self] result in
             guard let self, !self.done else { return }
@@ -262,7 +266,7 @@ final class HTTP2Exchange: HTTP2UpstreamStreamDelegate {
         let loop = handler.loop
         if !fresh, let channel = loop.pool.take(target),
            let upstream = try? channel.pipeline.syncOperations.handler(type: UpstreamHTTPHandler.self) {
-            return open(HTTP1Relay(exchange: self, upstream: upstream, target: target, pool: loop.pool, reused: true), target: target)
+            return open(HTTP1Relay(exchange: self, upstream: upstream, target: target, pool: loop.pool, reused: true, batch: loop.h2.batch), target: target)
         }
         let metrics = handler.metrics
         handler.connector.connect(target, inner: .http1, on: loop.eventLoop) { channel in
@@ -276,7 +280,8 @@ final class HTTP2Exchange: HTTP2UpstreamStreamDelegate {
                     channel.close(promise: nil)
                     return
                 }
-                self.open(HTTP1Relay(exchange: self, upstream: upstream, target: target, pool: loop.pool, reused: false),
+                self.open(HTTP1Relay(exchange: self, upstream: upstream, target: target, pool: loop.pool, reused: false,
+                                     batch: loop.h2.batch),
                           target: target)
             case .failure(let error):
                 self?.connectFailed(target, error)
@@ -321,7 +326,7 @@ final class HTTP2Exchange: HTTP2UpstreamStreamDelegate {
         // the peer's identity. Whatever a client sent under that name never passes.
         if block.contains(name: InboundHTTP2Policy.targetField) { block.remove(name: InboundHTTP2Policy.targetField) }
         if target.isMeshed, handler.policy.direction == .outbound {
-            block.add(name: InboundHTTP2Policy.targetField, value: target.endpoint.description)
+            block.add(name: InboundHTTP2Policy.targetField, value: target.balancerKey)
         }
         // `te: trailers` is hop-by-hop to HTTP/1 (the policy's header preparation drops it) but
         // end to end in HTTP/2, and gRPC servers require it.
@@ -365,11 +370,12 @@ final class HTTP2Exchange: HTTP2UpstreamStreamDelegate {
     private func forwardRequestData(_ buffer: ByteBuffer, endStream: Bool) {
         guard let stream else { return }
         let bytes = buffer.readableBytes
+        guard bytes > 0 else { return stream.sendData(buffer, endStream: endStream, then: nil) }
         let id = self.id
         let handler = self.handler
         stream.sendData(buffer, endStream: endStream) { _ in
             // Written upstream (or dropped with the stream): the client may send more.
-            if bytes > 0 { handler.send(.consume(id, bytes: bytes)) }
+            handler.send(.consume(id, bytes: bytes))
         }
     }
 
@@ -412,9 +418,10 @@ final class HTTP2Exchange: HTTP2UpstreamStreamDelegate {
     func upstreamData(_ buffer: ByteBuffer, endStream: Bool) {
         guard !done, let stream else { return }
         let bytes = buffer.readableBytes
+        guard bytes > 0 else { return handler.send(.sendData(id, buffer, endStream: endStream)) }
         handler.send(.sendData(id, buffer, endStream: endStream)) { _ in
             // Written to the client (or dropped with the stream): the upstream may send more.
-            if bytes > 0 { stream.consume(bytes) }
+            stream.consume(bytes)
         }
     }
 
@@ -497,7 +504,7 @@ enum HTTP2ExchangeUpstream {
     case stream(HTTP2Upstream, HTTP2StreamID)
     case http1(HTTP1Relay)
 
-    func sendData(_ buffer: ByteBuffer, endStream: Bool, then: @escaping (Result<Void, any Error>) -> Void) {
+    func sendData(_ buffer: ByteBuffer, endStream: Bool, then: ((Result<Void, any Error>) -> Void)?) {
         switch self {
         case .stream(let connection, let id): connection.send(.sendData(id, buffer, endStream: endStream), then: then)
         case .http1(let relay): relay.sendData(buffer, endStream: endStream, then: then)

@@ -19,14 +19,23 @@ protocol HTTP2UpstreamStreamDelegate: AnyObject {
 final class HTTP2Upstream {
     let target: UpstreamTarget
     let channel: Channel
+    /// The credentials generation its handshake used (`CredentialSnapshot.generation`).
+    let generation: Int
     fileprivate let mux: HTTP2UpstreamMux
     private let batch: HTTP2FlushBatch
 
-    fileprivate init(target: UpstreamTarget, channel: Channel, mux: HTTP2UpstreamMux, batch: HTTP2FlushBatch) {
+    fileprivate init(target: UpstreamTarget, channel: Channel, generation: Int, mux: HTTP2UpstreamMux, batch: HTTP2FlushBatch) {
         self.target = target
         self.channel = channel
+        self.generation = generation
         self.mux = mux
         self.batch = batch
+    }
+
+    /// No new streams go on it; it closes once its streams have ended (the credentials it was
+    /// made with were replaced).
+    func retire() {
+        mux.retire()
     }
 
     /// Streams open on it now.
@@ -80,6 +89,8 @@ final class HTTP2UpstreamMux: ChannelInboundHandler {
 
     var streams: [HTTP2StreamID: HTTP2UpstreamStreamDelegate] = [:]
     var goingAway = false
+    /// Closing once the last stream has ended.
+    private var retiring = false
     private let logger: Logger
     private let target: UpstreamTarget
     private let batch: HTTP2FlushBatch
@@ -97,7 +108,8 @@ final class HTTP2UpstreamMux: ChannelInboundHandler {
 
     func handlerAdded(context: ChannelHandlerContext) {
         self.context = context
-        streamsChanged()
+        idleSince = .now()
+        armIdleTimer(in: idleTimeout)
     }
 
     func handlerRemoved(context: ChannelHandlerContext) {
@@ -105,21 +117,39 @@ final class HTTP2UpstreamMux: ChannelInboundHandler {
         self.context = nil
     }
 
-    /// Arms the idle timer when no stream is open, cancels it when one is.
+    /// When the last stream ended (meaningless while streams are open).
+    private var idleSince = NIODeadline.now()
+
+    /// Notes when the connection became idle; a retiring one closes then.
     func streamsChanged() {
-        guard streams.isEmpty else {
-            idleTimer?.cancel()
-            idleTimer = nil
-            return
+        guard streams.isEmpty else { return }
+        idleSince = .now()
+        if retiring, let context {
+            // Not from inside the caller's own event handling.
+            context.eventLoop.assumeIsolated().execute { context.close(promise: nil) }
         }
-        guard idleTimer == nil, idleTimeout > .zero, let context else { return }
-        idleTimer = context.eventLoop.assumeIsolated().scheduleTask(in: idleTimeout) { [weak self] in
+    }
+
+    /// See `HTTP2Upstream.retire()`.
+    func retire() {
+        guard !retiring else { return }
+        retiring = true
+        goingAway = true
+        streamsChanged()
+    }
+
+    /// One timer for the connection's life (not one per stream): when it fires, a connection
+    /// idle for `idleTimeout` is closed, otherwise it is set again for the rest of the time.
+    private func armIdleTimer(in delay: TimeAmount) {
+        guard idleTimeout > .zero, let context else { return }
+        idleTimer = context.eventLoop.assumeIsolated().scheduleTask(in: delay) { [weak self] in
             guard let self, let context = self.context else { return }
             self.idleTimer = nil
-            if self.streams.isEmpty {
-                self.goingAway = true
-                context.close(promise: nil)
-            }
+            guard self.streams.isEmpty else { return self.armIdleTimer(in: self.idleTimeout) }
+            let left = self.idleTimeout - (NIODeadline.now() - self.idleSince)
+            if left > .zero { return self.armIdleTimer(in: left) }
+            self.goingAway = true
+            context.close(promise: nil)
         }
     }
 
@@ -218,12 +248,29 @@ final class HTTP2UpstreamConnections {
     /// The loop's flush batch (shared with the client side's handlers).
     let batch = HTTP2FlushBatch()
 
+    /// A connection to `target` with room for a stream, if one is open now (no closure, no
+    /// allocation: the common case of a busy mesh). A meshed connection made with credentials
+    /// older than `connector`'s current ones is retired on the way: it takes no new streams and
+    /// closes when its last one ends, so new streams handshake with the new certificates.
+    func ready(for target: UpstreamTarget, connector: UpstreamConnector) -> HTTP2Upstream? {
+        guard let list = connections[HTTP2ConnectionKey(target)] else { return nil }
+        let generation = target.isMeshed ? connector.credentials.current.generation : 0
+        for upstream in list where upstream.acceptsStreams {
+            if upstream.generation != generation {
+                upstream.retire()
+                continue
+            }
+            if upstream.openStreams < maxStreamsPerConnection { return upstream }
+        }
+        return nil
+    }
+
     func connection(to target: UpstreamTarget, connector: UpstreamConnector, metrics: ProxyMetrics, logger: Logger,
                     configuration: HTTP2Configuration,
                     _ completion: @escaping (Result<HTTP2Upstream, any Error>) -> Void) {
         eventLoop.preconditionInEventLoop()
         let key = HTTP2ConnectionKey(target)
-        if let ready = connections[key]?.first(where: { $0.acceptsStreams && $0.openStreams < maxStreamsPerConnection }) {
+        if let ready = ready(for: target, connector: connector) {
             completion(.success(ready))
             return
         }
@@ -232,6 +279,7 @@ final class HTTP2UpstreamConnections {
             return
         }
         waiting[key] = [completion]
+        let generation = target.isMeshed ? connector.credentials.current.generation : 0
         let batch = NIOLoopBound(self.batch, eventLoop: eventLoop)
         let idleTimeout = self.idleTimeout
         let connected = connector.connect(target, inner: .http2, on: eventLoop) { channel in
@@ -249,7 +297,7 @@ final class HTTP2UpstreamConnections {
                     for waiter in waiters { waiter(.failure(HTTP2Error.connectionClosed)) }
                     return
                 }
-                let upstream = HTTP2Upstream(target: target, channel: channel, mux: mux, batch: self.batch)
+                let upstream = HTTP2Upstream(target: target, channel: channel, generation: generation, mux: mux, batch: self.batch)
                 self.connections[key, default: []].append(upstream)
                 channel.closeFuture.assumeIsolated().whenComplete { _ in
                     self.connections[key]?.removeAll { $0 === upstream }
@@ -294,6 +342,15 @@ final class HTTP2FlushBatch {
 
     /// A connection's read burst has begun (its first event).
     func begin() { active = true }
+
+    /// Runs `body` inside a burst: its flushes go out together when it returns (or with the
+    /// burst already under way).
+    func during(_ body: () -> Void) {
+        guard !active else { return body() }
+        active = true
+        body()
+        end()
+    }
 
     /// Flushes `upstream` now, or at the end of the burst.
     func flush(_ upstream: HTTP2Upstream) {

@@ -303,6 +303,9 @@ final class HTTPProxyHandler: ChannelDuplexHandler, RemovableChannelHandler {
     /// (`l5d-orig-proto`, docs/transport.md): no handshake when one is open already.
     private func openStream(_ target: UpstreamTarget, for exchange: Exchange) {
         let loop = self.loop
+        if let connection = loop.h2.ready(for: target, connector: connector) {
+            return attach(HTTP1OverHTTP2Stream(connection: connection, target: target, batch: loop.h2.batch), to: exchange)
+        }
         loop.h2.connection(to: target, connector: connector, metrics: metrics, logger: logger,
                            configuration: HTTP2Configuration()) { [weak self] result in
             guard let self else { return }

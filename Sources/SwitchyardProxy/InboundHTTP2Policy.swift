@@ -18,7 +18,10 @@ final class InboundHTTP2Policy: HTTPForwardingPolicy {
     let serverName: String?
     let direction = TrafficDirection.inbound
     var isTLS: Bool { clientIdentity != nil }
-    private var targets: [IPEndpoint: UpstreamTarget] = [:]
+    /// Per connection, made once: the upstream and log summary of each pod, and the parsed
+    /// target fields (a connection's streams name the same few pods over and over).
+    private var targets: [IPEndpoint: (target: UpstreamTarget, summary: String)] = [:]
+    private var parsed: [String: IPEndpoint] = [:]
 
     init(connection: InboundConnection, defaultTarget: IPEndpoint, clientIdentity: String?, serverName: String?) {
         self.connection = connection
@@ -33,8 +36,15 @@ final class InboundHTTP2Policy: HTTPForwardingPolicy {
         if let named = head.headers.first(name: Self.targetField) {
             head.headers.remove(name: Self.targetField)
             if clientIdentity != nil {
-                guard let endpoint = IPEndpoint(named) else {
-                    return .answer(.malformedRequest("\(Self.targetField) \(named) is not an IP address and port"))
+                let endpoint: IPEndpoint
+                if let known = parsed[named] {
+                    endpoint = known
+                } else {
+                    guard let fresh = IPEndpoint(named) else {
+                        return .answer(.malformedRequest("\(Self.targetField) \(named) is not an IP address and port"))
+                    }
+                    endpoint = fresh
+                    if parsed.count < 64 { parsed[named] = fresh }
                 }
                 if endpoint != defaultTarget, let problem = connection.localPodProblem(endpoint, sni: serverName) {
                     return .answer(.malformedRequest(problem))
@@ -44,14 +54,15 @@ final class InboundHTTP2Policy: HTTPForwardingPolicy {
         }
         InboundHeaders.prepare(&head.headers, clientIdentity: clientIdentity,
                                keepingUpgrade: HopByHop.requestsUpgrade(head.headers))
-        let upstream: UpstreamTarget
+        let upstream: (target: UpstreamTarget, summary: String)
         if let known = targets[target] {
             upstream = known
         } else {
-            upstream = UpstreamTarget(endpoint: target, dial: target, peerIdentity: nil, sourceIdentity: nil)
+            upstream = (UpstreamTarget(endpoint: target, dial: target, peerIdentity: nil, sourceIdentity: nil),
+                        "local pod \(target)")
             if targets.count < 64 { targets[target] = upstream }
         }
-        return .forward(ForwardRequest(head: head, targets: [upstream], responseModifier: nil, timeout: nil,
-                                       routeCounter: nil, summary: "local pod \(target)"))
+        return .forward(ForwardRequest(head: head, targets: [upstream.target], responseModifier: nil, timeout: nil,
+                                       routeCounter: nil, summary: upstream.summary))
     }
 }

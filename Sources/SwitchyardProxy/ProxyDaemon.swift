@@ -49,7 +49,8 @@ public final class ProxyDaemon: Sendable {
 
     var connector: UpstreamConnector {
         UpstreamConnector(credentials: credentials, connectTimeout: configuration.connectTimeout,
-                          socketMark: configuration.mode == .node && !configuration.ingressMode ? configuration.upstreamSocketMark : nil)
+                          socketMark: configuration.mode == .node && !configuration.ingressMode ? configuration.upstreamSocketMark : nil,
+                          metrics: metrics)
     }
 
     /// Binds both listeners; throws naming the address that could not be bound.

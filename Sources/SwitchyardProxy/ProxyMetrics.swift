@@ -26,6 +26,7 @@ public final class ProxyMetrics: Sendable {
     public let tlsRefusedTotal: CounterFamily
     public let configReloadTotal: CounterFamily
     public let upstreamConnectTotal: CounterFamily
+    public let upstreamOpenConnections: GaugeFamily
 
     /// The handles of one (direction, tls) pair.
     public final class Side: Sendable {
@@ -112,6 +113,10 @@ public final class ProxyMetrics: Sendable {
         upstreamConnectTotal = registry.counterFamily(
             "switchyard_upstream_connect_total", help: "Connections opened to upstreams, by tls and result.",
             labelNames: ["tls", "result"])
+        upstreamOpenConnections = registry.gaugeFamily(
+            "switchyard_upstream_open_connections",
+            help: "Upstream connections open now, by tls and the protocol they carry (http1, http2, opaque).",
+            labelNames: ["tls", "protocol"])
         var built: [Side] = []
         for direction in TrafficDirection.allCases {
             for tls in [false, true] {
@@ -126,6 +131,17 @@ public final class ProxyMetrics: Sendable {
     /// The handles for `direction` and `tls`.
     public func side(_ direction: TrafficDirection, tls: Bool) -> Side {
         sides[(direction == .inbound ? 0 : 2) + (tls ? 1 : 0)]
+    }
+
+    /// The gauge of open upstream connections with `tls` carrying `inner`.
+    func upstreamOpen(tls: Bool, _ inner: TransportPreface.InnerProtocol) -> Gauge {
+        let label: String
+        switch inner {
+        case .http1: label = "http1"
+        case .http2: label = "http2"
+        case .opaque: label = "opaque"
+        }
+        return upstreamOpenConnections.labels(tls ? "true" : "false", label)
     }
 
     /// The handle counting proxy-made answers for `error` on `direction`.

@@ -13,6 +13,8 @@ struct UpstreamConnector {
     let credentials: CredentialStore
     let connectTimeout: TimeAmount
     let socketMark: UInt32?
+    /// Counts the connections open now (`switchyard_upstream_open_connections`); nil: not counted.
+    var metrics: ProxyMetrics? = nil
 
     /// Why a connection could not be made (the text goes into `l5d-proxy-error`).
     struct Failure: Error, CustomStringConvertible {
@@ -27,6 +29,17 @@ struct UpstreamConnector {
     /// adds the handlers `configure` installs once the connection is ready.
     func connect(_ target: UpstreamTarget, inner: TransportPreface.InnerProtocol, on eventLoop: EventLoop,
                  configure: @escaping @Sendable (Channel) throws -> Void) -> EventLoopFuture<Channel> {
+        let connected = open(target, inner: inner, on: eventLoop, configure: configure)
+        guard let gauge = metrics?.upstreamOpen(tls: target.isMeshed, inner) else { return connected }
+        return connected.map { channel in
+            gauge.increment()
+            channel.closeFuture.whenComplete { _ in gauge.decrement() }
+            return channel
+        }
+    }
+
+    private func open(_ target: UpstreamTarget, inner: TransportPreface.InnerProtocol, on eventLoop: EventLoop,
+                      configure: @escaping @Sendable (Channel) throws -> Void) -> EventLoopFuture<Channel> {
         var clientContext: TLSClientContext?
         if let peer = target.peerIdentity {
             guard let source = target.sourceIdentity else {

@@ -143,6 +143,8 @@ struct DemoWorldTests {
             let expiryBefore = [try await world.metrics(node: 1).sum(expiry, ["identity": Self.identity]),
                                 try await world.metrics(node: 2).sum(expiry, ["identity": Self.identity])]
             let servedSerialBefore = try await world.certificateSerial(node: 2)
+            let connects = ["tls": "true", "result": "success"]
+            let connectsBefore = try await world.metrics(node: 1).sum("switchyard_upstream_connect_total", connects)
             let rotatedAt = DemoWorldLoad.progress(load.stdout)
             // backend-a's certificate (node-2 presents it on its inbound listener) and the
             // frontend's (node-1 presents it as the client), an hour longer-lived than before.
@@ -164,10 +166,10 @@ struct DemoWorldTests {
             #expect(zip(expiryNow, expiryBefore).allSatisfy { $0 >= $1 + 3000 },
                     "both daemons serve the re-issued certificates: expiry \(expiryBefore) -> \(expiryNow)\n\(world.logTails())")
 
-            // New handshakes with the new certificates: 16 slow requests at once from the
-            // frontend pod need more connections from node-1 to node-2 than the pool holds.
-            let connects = ["tls": "true", "result": "success"]
-            let connectsBefore = try await world.metrics(node: 1).sum("switchyard_upstream_connect_total", connects)
+            // New handshakes with the new certificates: node-1's shared HTTP/2 connections to
+            // node-2 were made with the old ones, so they take no new streams and close once
+            // their streams have ended; the requests after the rotation (the load's, and 16 slow
+            // ones at once from the frontend pod) go over new connections.
             let burst = try await world.run(in: "frontend", ["/usr/bin/env", "python3", "-c", DemoWorldLoad.script, "burst", "16",
                                                              "backend-a-podinfo", "9898", "/delay/0.3"])
             let burstSummary = try #require(DemoWorldLoad.summary(burst.stdout), "\(burst)")

@@ -50,6 +50,40 @@ struct InMemoryExchangeTests {
         #expect(connection.client.isActive && connection.server.isActive)
     }
 
+    @Test("a server's NO_ERROR reset right after its response (the request still open) waits for the response's last frame")
+    func resetAfterCompleteResponse() throws {
+        let connection = try InMemoryConnection()
+        let id = try connection.open(Self.post)
+        connection.client(.sendData(id, ByteBuffer(string: "part of the body"), endStream: false))
+        try connection.pump()
+        _ = connection.takeServerEvents()
+        // The response and the reset in one go, as a proxy does when its upstream answered
+        // before the client finished sending: RST_STREAM would go out before the queued DATA.
+        connection.server.write(HTTP2Command.sendHeaders(id, [":status": "200"], endStream: false), promise: nil)
+        connection.server.write(HTTP2Command.sendData(id, ByteBuffer(string: "the whole response"), endStream: true), promise: nil)
+        connection.server.write(HTTP2Command.resetStream(id, .noError), promise: nil)
+        connection.server.flush()
+        try connection.pump()
+        let response = try #require(connection.takeClientEvents().summaries()[id])
+        #expect(response.heads.first?.status == 200)
+        #expect(String(buffer: response.body) == "the whole response")
+        #expect(response.bodyEnded, "the DATA with END_STREAM arrived before the reset")
+        #expect(response.closed == .noError)
+
+        // A request that ended before the response did: no reset at all.
+        let second = try connection.open(Self.post, endStream: true)
+        try connection.pump()
+        _ = connection.takeServerEvents()
+        connection.server(.sendHeaders(second, [":status": "200"], endStream: false))
+        connection.server(.sendData(second, ByteBuffer(string: "ok"), endStream: true))
+        connection.server(.resetStream(second, .noError))
+        try connection.pump()
+        let answered = try #require(connection.takeClientEvents().summaries()[second])
+        #expect(String(buffer: answered.body) == "ok")
+        #expect(answered.closed == .noError)
+        #expect(connection.client.isActive && connection.server.isActive)
+    }
+
     @Test("headers-only request and trailers-only response (gRPC errors)")
     func headersOnly() throws {
         let connection = try InMemoryConnection()

@@ -14,14 +14,15 @@ struct ProxyDaemonMeshMultiplexTests {
     typealias M = TestManifests
 
     /// Two HTTP/1 app pods of one identity (`server`, Service `server` selects both) and a meshed
-    /// client pod at `ProxyWorld.meshedClientIP`; the daemon started with its inbound on 127.0.0.1.
+    /// client pod at `ProxyWorld.meshedClientIP`; the daemon started with its inbound on a loopback address of the world's own.
     static func twoPodWorld(_ world: ProxyWorld, ips: (String, String), http1BetweenProxies: Bool = false,
                             configure: (inout ProxyConfiguration) -> Void = { _ in }) async throws -> (TestBackend, TestBackend) {
         let first = try await world.backend("server one", ip: ips.0)
         let second = try await world.backend("server two", ip: ips.1)
-        let inboundPort = try await unusedPort(group: world.group)
+        let nodeIP = ProxyWorld.nodeIP(for: ips.0, 81)
+        let inboundPort = try await unusedPort(on: nodeIP, group: world.group)
         try await world.start(
-            manifests: [M.namespace(), M.node("node-1", internalIP: "127.0.0.1"),
+            manifests: [M.namespace(), M.node("node-1", internalIP: nodeIP),
                         M.service("server", clusterIP: "10.96.3.10", app: "server"),
                         M.pod("server-0", app: "server", ip: first.ip, port: first.port, meshed: true, serviceAccount: "server"),
                         M.pod("server-1", app: "server", ip: second.ip, port: second.port, meshed: true, serviceAccount: "server"),
@@ -29,7 +30,7 @@ struct ProxyDaemonMeshMultiplexTests {
                               serviceAccount: "client")],
             credentials: try world.meshCredentials(["client", "server"])
         ) { configuration in
-            configuration.inboundListen = IPEndpoint(IPv4Address(127, 0, 0, 1), port: UInt16(inboundPort))
+            configuration.inboundListen = IPEndpoint(IPv4Address(nodeIP)!, port: UInt16(inboundPort))
             configuration.peerInboundPort = UInt16(inboundPort)
             configuration.meshHTTP1OverHTTP2 = !http1BetweenProxies
             // A client from an address that is no pod (h2load cannot bind one) is the client pod too.
@@ -51,8 +52,10 @@ struct ProxyDaemonMeshMultiplexTests {
             // Forged mesh fields from the app: none may steer the hop or reach the server.
             let forged = [("l5d-client-id", "forged.identity"), ("l5d-orig-proto", "HTTP/2"),
                           ("switchyard-target", "127.0.0.1:1")]
+            // Through the Service (the balancer picks), and to each pod by its address.
             for index in 0..<20 {
-                let response = try await client.roundTrip("GET", "/r\(index)", host: "server.test:8080", headers: forged)
+                let host = [first.authority, second.authority, "server.test:8080", "server.test:8080"][index % 4]
+                let response = try await client.roundTrip("GET", "/r\(index)", host: host, headers: forged)
                 #expect(response.status == 200, "\(response)")
                 #expect(["server one", "server two"].contains(response.body))
             }
@@ -64,7 +67,7 @@ struct ProxyDaemonMeshMultiplexTests {
 
             let seen = first.requests + second.requests
             #expect(seen.count == 21)
-            #expect(!first.requests.isEmpty && !second.requests.isEmpty, "the balancer used both pods")
+            #expect(first.requests.count >= 5 && second.requests.count >= 5)
             for request in seen {
                 #expect(request.version == .http1_1)
                 #expect(request.values("l5d-client-id") == [M.identity("client")])
@@ -72,6 +75,9 @@ struct ProxyDaemonMeshMultiplexTests {
                 #expect(request.values("switchyard-target").isEmpty)
             }
             #expect(Self.meshConnections(world) == 1, "one mTLS connection for both pods\n\(world.metricsText())")
+            #expect(world.metric("switchyard_upstream_open_connections", ["tls": "true", "protocol": "http2"]) == 1)
+            #expect(world.metric("switchyard_upstream_open_connections", ["tls": "false", "protocol": "http1"]) == 2,
+                    "the inbound's pooled connection to each app")
             #expect(world.metric("tcp_open_total", ["direction": "inbound", "tls": "true"]) == 1)
             #expect(first.acceptedConnections == 1 && second.acceptedConnections == 1,
                     "the inbound pools its HTTP/1 connections to each app")
@@ -94,8 +100,10 @@ struct ProxyDaemonMeshMultiplexTests {
             }
             if http1BetweenProxies {
                 #expect(Self.meshConnections(world) == 50, "\(world.metricsText())")
+                #expect(world.metric("switchyard_upstream_open_connections", ["tls": "true", "protocol": "http1"]) == 50)
             } else {
                 #expect(Self.meshConnections(world) == 1, "50 concurrent requests, one handshake\n\(world.metricsText())")
+                #expect(world.metric("switchyard_upstream_open_connections", ["tls": "true", "protocol": "http2"]) == 1)
             }
         }
     }
@@ -134,6 +142,75 @@ struct ProxyDaemonMeshMultiplexTests {
         }
     }
 
+    @Test("new credentials: the shared mTLS connection takes no new streams and closes after its last one; the next request handshakes with the new certificate")
+    func rotationRetiresSharedConnection() async throws {
+        try await withProxyWorld { world in
+            let (first, second) = try await Self.twoPodWorld(world, ips: ("127.0.78.161", "127.0.78.162"))
+            let daemon = try #require(world.daemon)
+            let client = try await world.client(from: ProxyWorld.meshedClientIP)
+            #expect(try await client.roundTrip("GET", "/", host: "server.test:8080").status == 200)
+            // A response in flight on the old connection while the credentials change.
+            let slow = try await world.client(from: ProxyWorld.meshedClientIP)
+            try await slow.send(RawHTTPClient.request("GET", "/stream", host: "server.test:8080"))
+            #expect(await eventually { String(decoding: slow.receivedBytes(), as: UTF8.self).contains("first ") })
+            let generation = daemon.credentials.current.generation
+            try world.reissue("client")
+            #expect(daemon.credentials.refresh().published)
+            #expect(daemon.credentials.current.generation == generation + 1)
+
+            #expect(try await client.roundTrip("GET", "/after", host: "server.test:8080").status == 200)
+            #expect(Self.meshConnections(world) == 2, "a new handshake for the new certificate\n\(world.metricsText())")
+            #expect(world.metric("switchyard_upstream_open_connections", ["tls": "true", "protocol": "http2"]) == 2,
+                    "the old connection stays while its stream is open")
+            first.release()
+            second.release()
+            let rest = try await slow.readResponse()
+            #expect(rest.body == "first rest", "the stream in flight finished on the old connection")
+            #expect(await eventually {
+                world.metric("switchyard_upstream_open_connections", ["tls": "true", "protocol": "http2"]) == 1
+            }, "the old connection closed after its last stream\n\(world.metricsText())")
+            #expect(try await client.roundTrip("GET", "/again", host: "server.test:8080").status == 200)
+            #expect(Self.meshConnections(world) == 2)
+        }
+    }
+
+    @Test("""
+        8 keep-alive clients POST 300 times each, the body a packet after the head, on a daemon of two event \
+        loops: every response arrives whole (the app answers before the stream's end reaches the inbound, \
+        whose NO_ERROR reset then waits for the response's last frame)
+        """, arguments: [false, true])
+    func postsUnderLoad(bodyInSamePacket: Bool) async throws {
+        try await withProxyWorld(proxyThreads: 2) { world in
+            let third = bodyInSamePacket ? 171 : 172
+            _ = try await Self.twoPodWorld(world, ips: ("127.0.78.\(third)", "127.0.78.\(third + 10)"))
+            var clients: [RawHTTPClient] = []
+            for _ in 0..<8 { clients.append(try await world.client(from: ProxyWorld.meshedClientIP)) }
+            try await withThrowingTaskGroup(of: Int.self) { group in
+                for (worker, client) in clients.enumerated() {
+                    group.addTask {
+                        var whole = 0
+                        for index in 0..<300 {
+                            let body = "request \(worker)-\(index)"
+                            let head = RawHTTPClient.request("POST", "/echo", host: "server.test:8080",
+                                                             headers: [("Content-Length", "\(body.utf8.count)")])
+                            if bodyInSamePacket {
+                                try await client.send(head + body)
+                            } else {
+                                try await client.send(head)
+                                try await Task.sleep(for: .milliseconds(1))
+                                try await client.send(body)
+                            }
+                            let response = try await client.readResponse(timeout: .seconds(5))
+                            if response.status == 200 && response.body == body { whole += 1 }
+                        }
+                        return whole
+                    }
+                }
+                for try await whole in group { #expect(whole == 300) }
+            }
+        }
+    }
+
     @Test("h2load --h1 -n 10000 -c 100: every HTTP/1 request succeeds over a single mTLS connection")
     func h2loadHTTP1() async throws {
         try await withProxyWorld { world in
@@ -154,16 +231,17 @@ struct ProxyDaemonMeshMultiplexTests {
         try await withProxyWorld { world in
             let app = try await HTTP2TestBackend.start(name: "h2 app", ip: "127.0.78.151", group: world.group)
             world.onStop { await app.stop() }
-            let inboundPort = try await unusedPort(group: world.group)
+            let nodeIP = ProxyWorld.nodeIP(for: app.ip, 81)
+            let inboundPort = try await unusedPort(on: nodeIP, group: world.group)
             try await world.start(
-                manifests: [M.namespace(), M.node("node-1", internalIP: "127.0.0.1"),
+                manifests: [M.namespace(), M.node("node-1", internalIP: nodeIP),
                             M.service("server", clusterIP: "10.96.3.20", app: "server"),
                             M.pod("server-0", app: "server", ip: app.ip, port: app.port, meshed: true, serviceAccount: "server"),
                             M.pod("client-0", app: "client", ip: ProxyWorld.meshedClientIP, port: 9, meshed: true,
                                   serviceAccount: "client")],
                 credentials: try world.meshCredentials(["client", "server"])
             ) { configuration in
-                configuration.inboundListen = IPEndpoint(IPv4Address(127, 0, 0, 1), port: UInt16(inboundPort))
+                configuration.inboundListen = IPEndpoint(IPv4Address(nodeIP)!, port: UInt16(inboundPort))
                 configuration.peerInboundPort = UInt16(inboundPort)
                 configuration.pod = ResourceID(namespace: M.namespaceName, name: "client-0")
             }
@@ -176,6 +254,8 @@ struct ProxyDaemonMeshMultiplexTests {
             #expect(result.stdout.contains("status codes: 100000 2xx"), "\(result.stdout)")
             // 1,000 concurrent streams at most: 100 per connection.
             #expect((1...10).contains(Self.meshConnections(world)), "\(world.metricsText())")
+            let open = world.metric("switchyard_upstream_open_connections", ["tls": "true", "protocol": "http2"]) ?? 0
+            #expect((1...10).contains(open), "\(world.metricsText())")
             #expect(app.acceptedConnections <= 10)
         }
     }

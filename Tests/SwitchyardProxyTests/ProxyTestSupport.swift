@@ -161,8 +161,9 @@ enum TestManifests {
 /// backends, and clients. Used from one test task only.
 final class ProxyWorld {
     let directory: URL
-    /// The daemon's event loops: one thread, so that every client connection shares one pool.
-    let proxyGroup = MultiThreadedEventLoopGroup(numberOfThreads: 1)
+    /// The daemon's event loops: one thread unless asked (`init(proxyThreads:)`), so that every
+    /// client connection shares one pool.
+    let proxyGroup: MultiThreadedEventLoopGroup
     /// Backends and clients.
     let group = MultiThreadedEventLoopGroup(numberOfThreads: 1)
     let registry = MetricsRegistry()
@@ -177,7 +178,8 @@ final class ProxyWorld {
     /// Runs `action` when the world stops, before the event loops go (other servers' close).
     func onStop(_ action: @escaping () async -> Void) { stopActions.append(action) }
 
-    init() throws {
+    init(proxyThreads: Int = 1) throws {
+        proxyGroup = MultiThreadedEventLoopGroup(numberOfThreads: proxyThreads)
         directory = FileManager.default.temporaryDirectory.appendingPathComponent("sy-proxytests-\(UUID().uuidString)")
         try FileManager.default.createDirectory(at: directory, withIntermediateDirectories: true)
         metrics = ProxyMetrics(registry: registry)
@@ -200,27 +202,39 @@ final class ProxyWorld {
                           ready: Bool = true, manifests: [String] = [], hop: TestHop = .plain,
                           configure: (inout ProxyConfiguration) -> Void = { _ in }) async throws -> TestBackend {
         let backend = try await self.backend(name, ip: ip, kind: kind)
-        var documents = [TestManifests.namespace(), TestManifests.node()]
         switch hop {
         case .plain:
-            documents += TestManifests.serviceWithPod(name, clusterIP: clusterIP, backend: backend, ready: ready)
+            let documents = [TestManifests.namespace(), TestManifests.node()]
+                + TestManifests.serviceWithPod(name, clusterIP: clusterIP, backend: backend, ready: ready)
             try await start(manifests: documents + manifests, configure: configure)
         case .meshed, .meshedHTTP1:
+            // The node's address (where the inbound listens) is the world's own, so that the
+            // port picked for it is not taken meanwhile by another test's connection.
+            let nodeIP = Self.nodeIP(for: ip, hop == .meshed ? 79 : 80)
+            var documents = [TestManifests.namespace(), TestManifests.node(internalIP: nodeIP)]
             documents += [TestManifests.service(name, clusterIP: clusterIP),
                           TestManifests.pod("\(name)-0", app: name, ip: backend.ip, port: backend.port, meshed: true,
                                             ready: ready, serviceAccount: name),
                           TestManifests.pod("client-0", app: "client", ip: Self.meshedClientIP, port: 9, meshed: true,
                                             serviceAccount: "client")]
-            let inboundPort = try await unusedPort(group: group)
+            let inboundPort = try await unusedPort(on: nodeIP, group: group)
             defaultClientIP = Self.meshedClientIP
             try await start(manifests: documents + manifests, credentials: try meshCredentials(["client", name])) { configuration in
-                configuration.inboundListen = IPEndpoint(IPv4Address(127, 0, 0, 1), port: UInt16(inboundPort))
+                configuration.inboundListen = IPEndpoint(IPv4Address(nodeIP)!, port: UInt16(inboundPort))
                 configuration.peerInboundPort = UInt16(inboundPort)
                 configuration.meshHTTP1OverHTTP2 = hop == .meshed
                 configure(&configuration)
             }
         }
         return backend
+    }
+
+    /// A loopback address for a world's node, from its backend's address `ip` with the third
+    /// byte replaced by `third` (127.0.77.31 -> 127.0.79.31).
+    static func nodeIP(for ip: String, _ third: Int) -> String {
+        var parts = ip.split(separator: ".").map(String.init)
+        parts[2] = String(third)
+        return parts.joined(separator: ".")
     }
 
     /// The meshed client pod's address (`TestHop.meshed`).
@@ -268,15 +282,24 @@ final class ProxyWorld {
     func meshCredentials(_ serviceAccounts: [String]) throws -> CredentialStore {
         let anchor = try CertificateAuthority.makeTrustAnchor()
         let issuer = try CertificateAuthority.makeIssuer(signedBy: anchor)
+        meshIssuer = issuer
+        for serviceAccount in serviceAccounts { try reissue(serviceAccount) }
         let identities = directory.appendingPathComponent("mesh-identities")
-        for serviceAccount in serviceAccounts {
-            try PKIWorkloadDirectory(identities.appendingPathComponent("test/\(serviceAccount)").path)
-                .write(try issuer.issue(identity: TestManifests.identity(serviceAccount)))
-        }
         let bundle = directory.appendingPathComponent("mesh-trust-bundle.pem")
         try anchor.certificate.pem.write(to: bundle, atomically: true, encoding: .utf8)
         return try CredentialStore(configuration: CredentialStoreConfiguration(
             identityDirectory: identities.path, trustBundlePath: bundle.path))
+    }
+
+    /// The issuer of `meshCredentials`.
+    private var meshIssuer: CertificateAuthority?
+
+    /// Issues a new certificate for `serviceAccount` into the mesh identity directory (the
+    /// store sees it at its next `refresh()`).
+    func reissue(_ serviceAccount: String) throws {
+        guard let issuer = meshIssuer else { throw ProxyTestError("no mesh credentials yet") }
+        try PKIWorkloadDirectory(directory.appendingPathComponent("mesh-identities/test/\(serviceAccount)").path)
+            .write(try issuer.issue(identity: TestManifests.identity(serviceAccount)))
     }
 
     /// A credential store over an empty identity directory and a trust bundle of a new anchor.
@@ -364,8 +387,8 @@ enum TestHop: String, Sendable, CaseIterable, CustomTestStringConvertible {
 }
 
 /// Runs `body` with a fresh world, and stops the world afterwards whether `body` threw or not.
-func withProxyWorld(_ body: (ProxyWorld) async throws -> Void) async throws {
-    let world = try ProxyWorld()
+func withProxyWorld(proxyThreads: Int = 1, _ body: (ProxyWorld) async throws -> Void) async throws {
+    let world = try ProxyWorld(proxyThreads: proxyThreads)
     do {
         try await body(world)
     } catch {

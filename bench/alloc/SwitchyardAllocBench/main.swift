@@ -11,11 +11,13 @@
 // Scenarios, each on kept-alive connections after a warm-up (pools filled, metric handles made):
 //   mesh       client -> outbound (routes backend-a-podinfo by x-request-id) -> mTLS 1.3 to the
 //              daemon's own inbound listener -> inbound -> backend A: both proxy hops and both
-//              TLS ends of one mesh request on the counted thread.
+//              TLS ends of one mesh request on the counted thread. Between the proxies the
+//              request is an HTTP/2 stream (`l5d-orig-proto`, the default), or with
+//              `--mesh-http1` an HTTP/1 request on a pooled mTLS connection.
 //   plaintext  client -> outbound -> an unmeshed pod in plaintext.
 //
 // Usage: SwitchyardAllocBench [--requests N] [--warmup N] [--runs N] [--connections N]
-//                             [--scenario mesh|plaintext|all]
+//                             [--scenario mesh|plaintext|all] [--mesh-http1]
 //                             [--budget-mesh A] [--budget-plaintext A]
 // Prints one line per scenario (the fewest allocations per request over the runs, as swift-nio
 // does), and `over budget` lines before exiting 1.
@@ -40,6 +42,8 @@ struct Options {
     var connections = 1
     var scenarios = ["mesh", "plaintext"]
     var budgets: [String: Double] = [:]
+    /// `--mesh-http1`: HTTP/1 between the proxies (`meshHTTP1OverHTTP2` off) instead of HTTP/2 streams.
+    var meshHTTP1 = false
 }
 
 func parseOptions() -> Options {
@@ -63,12 +67,13 @@ func parseOptions() -> Options {
             let s = value(arg)
             guard ["mesh", "plaintext", "all"].contains(s) else { fail("unknown scenario \(s)") }
             options.scenarios = s == "all" ? ["mesh", "plaintext"] : [s]
+        case "--mesh-http1": options.meshHTTP1 = true
         case "--budget-mesh", "--budget-plaintext":
             guard let b = Double(value(arg)), b > 0 else { fail("\(arg) needs a positive number") }
             options.budgets[String(arg.dropFirst("--budget-".count))] = b
         case "-h", "--help":
             print("usage: SwitchyardAllocBench [--requests N] [--warmup N] [--runs N] [--connections N] "
-                  + "[--scenario mesh|plaintext|all] [--budget-mesh A] [--budget-plaintext A]")
+                  + "[--scenario mesh|plaintext|all] [--mesh-http1] [--budget-mesh A] [--budget-plaintext A]")
             exit(0)
         default: fail("unknown argument \(arg)")
         }
@@ -321,6 +326,7 @@ configuration.outboundListen = IPEndpoint(IPv4Address(127, 0, 0, 1), port: 0)
 configuration.inboundListen = IPEndpoint(IPv4Address(127, 0, 0, 1), port: UInt16(inboundPort))
 configuration.peerInboundPort = UInt16(inboundPort)
 configuration.upstreamSocketMark = nil
+configuration.meshHTTP1OverHTTP2 = !options.meshHTTP1
 let logger = Logger(label: "switchyard.alloc-bench")
 let daemon = ProxyDaemon(configuration: configuration, mesh: MeshState(snapshot: snapshot), credentials: credentials,
                          metrics: ProxyMetrics(registry: MetricsRegistry()), group: proxyGroup, logger: logger)
