@@ -14,30 +14,39 @@ struct ProxyDaemonMeshMultiplexTests {
     typealias M = TestManifests
 
     /// Two HTTP/1 app pods of one identity (`server`, Service `server` selects both) and a meshed
-    /// client pod at `ProxyWorld.meshedClientIP`; the daemon started with its inbound on a loopback address of the world's own.
+    /// client pod; the daemon started (`startMesh`).
     static func twoPodWorld(_ world: ProxyWorld, ips: (String, String), http1BetweenProxies: Bool = false,
                             configure: (inout ProxyConfiguration) -> Void = { _ in }) async throws -> (TestBackend, TestBackend) {
         let first = try await world.backend("server one", ip: ips.0)
         let second = try await world.backend("server two", ip: ips.1)
-        let nodeIP = ProxyWorld.nodeIP(for: ips.0, 81)
+        try await startMesh(world, pods: [(first.ip, first.port), (second.ip, second.port)],
+                            http1BetweenProxies: http1BetweenProxies, configure: configure)
+        return (first, second)
+    }
+
+    /// Starts the daemon over meshed pods `server-N` at `pods` (service account `server`, all
+    /// behind Service `server`) and a meshed client pod at `ProxyWorld.meshedClientIP`, which is
+    /// also the workload of clients from addresses that are no pod (h2load cannot bind one).
+    /// The inbound listens on a loopback address of the world's own.
+    static func startMesh(_ world: ProxyWorld, pods: [(ip: String, port: Int)], http1BetweenProxies: Bool = false,
+                          configure: (inout ProxyConfiguration) -> Void = { _ in }) async throws {
+        let nodeIP = ProxyWorld.nodeIP(for: pods[0].ip, 81)
         let inboundPort = try await unusedPort(on: nodeIP, group: world.group)
+        let serverPods = pods.enumerated().map { index, pod in
+            M.pod("server-\(index)", app: "server", ip: pod.ip, port: pod.port, meshed: true, serviceAccount: "server")
+        }
         try await world.start(
-            manifests: [M.namespace(), M.node("node-1", internalIP: nodeIP),
-                        M.service("server", clusterIP: "10.96.3.10", app: "server"),
-                        M.pod("server-0", app: "server", ip: first.ip, port: first.port, meshed: true, serviceAccount: "server"),
-                        M.pod("server-1", app: "server", ip: second.ip, port: second.port, meshed: true, serviceAccount: "server"),
-                        M.pod("client-0", app: "client", ip: ProxyWorld.meshedClientIP, port: 9, meshed: true,
-                              serviceAccount: "client")],
+            manifests: [M.namespace(), M.node("node-1", internalIP: nodeIP), M.service("server", clusterIP: "10.96.3.10", app: "server")]
+                + serverPods
+                + [M.pod("client-0", app: "client", ip: ProxyWorld.meshedClientIP, port: 9, meshed: true, serviceAccount: "client")],
             credentials: try world.meshCredentials(["client", "server"])
         ) { configuration in
             configuration.inboundListen = IPEndpoint(IPv4Address(nodeIP)!, port: UInt16(inboundPort))
             configuration.peerInboundPort = UInt16(inboundPort)
             configuration.meshHTTP1OverHTTP2 = !http1BetweenProxies
-            // A client from an address that is no pod (h2load cannot bind one) is the client pod too.
             configuration.pod = ResourceID(namespace: M.namespaceName, name: "client-0")
             configure(&configuration)
         }
-        return (first, second)
     }
 
     static func meshConnections(_ world: ProxyWorld) -> Double {
@@ -231,20 +240,7 @@ struct ProxyDaemonMeshMultiplexTests {
         try await withProxyWorld { world in
             let app = try await HTTP2TestBackend.start(name: "h2 app", ip: "127.0.78.151", group: world.group)
             world.onStop { await app.stop() }
-            let nodeIP = ProxyWorld.nodeIP(for: app.ip, 81)
-            let inboundPort = try await unusedPort(on: nodeIP, group: world.group)
-            try await world.start(
-                manifests: [M.namespace(), M.node("node-1", internalIP: nodeIP),
-                            M.service("server", clusterIP: "10.96.3.20", app: "server"),
-                            M.pod("server-0", app: "server", ip: app.ip, port: app.port, meshed: true, serviceAccount: "server"),
-                            M.pod("client-0", app: "client", ip: ProxyWorld.meshedClientIP, port: 9, meshed: true,
-                                  serviceAccount: "client")],
-                credentials: try world.meshCredentials(["client", "server"])
-            ) { configuration in
-                configuration.inboundListen = IPEndpoint(IPv4Address(nodeIP)!, port: UInt16(inboundPort))
-                configuration.peerInboundPort = UInt16(inboundPort)
-                configuration.pod = ResourceID(namespace: M.namespaceName, name: "client-0")
-            }
+            try await Self.startMesh(world, pods: [(app.ip, app.port)])
             let outbound = try world.outbound
             let result = try await SpawnedProcess.run(
                 ["/usr/bin/h2load", "-n", "100000", "-c", "100", "-m", "10", "-H", ":authority: server.test:8080",
