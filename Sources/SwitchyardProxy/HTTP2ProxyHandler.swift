@@ -189,6 +189,9 @@ final class HTTP2Exchange: HTTP2UpstreamStreamDelegate {
     private var timer: Scheduled<Void>?
     private var excluded: Set<String> = []
     private var attempts = 0
+    /// Request body or trailers went upstream (a refused stream cannot be sent again then).
+    private var bodySent = false
+    private var retriedRefused = false
 
     init(id: HTTP2StreamID, handler: HTTP2ProxyHandler, requestBlock: HTTP2HeaderBlock, requestEnded: Bool) {
         self.id = id
@@ -371,6 +374,7 @@ final class HTTP2Exchange: HTTP2UpstreamStreamDelegate {
         guard let stream else { return }
         let bytes = buffer.readableBytes
         guard bytes > 0 else { return stream.sendData(buffer, endStream: endStream, then: nil) }
+        bodySent = true
         let id = self.id
         let handler = self.handler
         stream.sendData(buffer, endStream: endStream) { _ in
@@ -383,6 +387,7 @@ final class HTTP2Exchange: HTTP2UpstreamStreamDelegate {
         requestEnded = true
         guard !done else { return }
         if let stream {
+            bodySent = true
             stream.sendTrailers(block)
         } else {
             pendingTrailers = block
@@ -443,6 +448,13 @@ final class HTTP2Exchange: HTTP2UpstreamStreamDelegate {
             return
         }
         if let target { handler.loop.balancer.failed(target.balancerKey, now: .now()) }
+        if code == .refusedStream, !responseStarted, !bodySent, requestEnded, pendingTrailers == nil, !retriedRefused {
+            // Refused (GOAWAY crossed it, or the peer's stream limit): nothing was processed, so
+            // a bodiless request goes once more, on a connection that takes it.
+            retriedRefused = true
+            attempts -= 1
+            return connect()
+        }
         if responseStarted {
             handler.send(.resetStream(id, code))
             finish()

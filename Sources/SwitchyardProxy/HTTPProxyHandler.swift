@@ -301,9 +301,11 @@ final class HTTPProxyHandler: ChannelDuplexHandler, RemovableChannelHandler {
 
     /// Sends `exchange` as a stream on a shared HTTP/2 connection to the meshed `target`'s node
     /// (`l5d-orig-proto`, docs/transport.md): no handshake when one is open already.
-    private func openStream(_ target: UpstreamTarget, for exchange: Exchange) {
+    private func openStream(_ target: UpstreamTarget, for exchange: Exchange, reuse: Bool = true) {
         let loop = self.loop
-        if let connection = loop.h2.ready(for: target, connector: connector) {
+        if reuse, let connection = loop.h2.ready(for: target, connector: connector) {
+            // Like a pooled connection: the peer may be closing it just now.
+            exchange.reused = true
             return attach(HTTP1OverHTTP2Stream(connection: connection, target: target, batch: loop.h2.batch), to: exchange)
         }
         loop.h2.connection(to: target, connector: connector, metrics: metrics, logger: logger,
@@ -542,9 +544,12 @@ extension HTTPProxyHandler: UpstreamHTTPDelegate {
               let target = exchange.target else { return }
         exchange.upstream = nil
         upstream.delegate = nil
-        if exchange.reused && !exchange.responseStarted && !exchange.retriedReuse && !exchange.requestHadBody
+        // A stream the peer refused (REFUSED_STREAM: GOAWAY crossed it) was not processed.
+        let refused = (error as? HTTP1OverHTTP2Stream.StreamReset)?.code == .refusedStream
+        if (exchange.reused || refused) && !exchange.responseStarted && !exchange.retriedReuse && !exchange.requestHadBody
             && exchange.requestEnded {
-            // A pooled connection the server had closed: try once more on a fresh connection.
+            // A pooled connection the server had closed, or a refused stream: try once more on a
+            // fresh connection (a bodiless request only: a body sent is gone).
             loop.balancer.finished(target.balancerKey, latency: NIODeadline.now() - exchange.start, now: .now())
             exchange.retriedReuse = true
             exchange.attempts -= 1
@@ -570,11 +575,14 @@ extension HTTPProxyHandler: UpstreamHTTPDelegate {
         if writable { resumeReads() }
     }
 
-    /// Retries `exchange` on a new connection to the same target (its parts were kept).
+    /// Retries `exchange` on a new connection (or stream) to the same target (its parts were kept).
     private func dispatchFresh(_ exchange: Exchange, target: UpstreamTarget) {
         guard let context else { return }
         exchange.attempts += 1
         exchange.reused = false
+        if target.isMeshed, loop.meshHTTP1OverHTTP2, !exchange.isUpgrade, exchange.requestHead.method != .CONNECT {
+            return openStream(target, for: exchange, reuse: false)
+        }
         connectUpstream(target, for: exchange, on: context.eventLoop)
     }
 

@@ -8,7 +8,8 @@ import SwitchyardHTTP2
 /// server handler. Every request gets `200`, `x-backend: <name>`, the `l5d-client-id` it saw
 /// echoed as `x-seen-client-id`, and a body: the request body for `/echo`, else
 /// `<name>\n`. `/grpc` answers with gRPC framing-agnostic trailers (`grpc-status: 0`),
-/// `/hang` never answers, `/reset` resets the stream (INTERNAL_ERROR).
+/// `/hang` never answers, `/reset` resets the stream (INTERNAL_ERROR), `/refuse-once` refuses
+/// its first request (REFUSED_STREAM) and answers the next ones.
 final class HTTP2TestBackend: Sendable {
     let name: String
     let ip: String
@@ -137,6 +138,10 @@ final class HTTP2TestBackend: Sendable {
         private func answer(_ id: HTTP2StreamID, path: String, context: ChannelHandlerContext) {
             if path.hasPrefix("/reset") {
                 context.writeAndFlush(wrapOutboundOut(.resetStream(id, .internalError)), promise: nil)
+                return
+            }
+            if path.hasPrefix("/refuse-once"), state.withLockedValue({ $0.requests.filter { $0.path == path }.count }) == 1 {
+                context.writeAndFlush(wrapOutboundOut(.resetStream(id, .refusedStream)), promise: nil)
                 return
             }
             var head: HTTP2HeaderBlock = [":status": "200", "x-backend": name]

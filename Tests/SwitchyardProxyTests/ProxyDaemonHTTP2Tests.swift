@@ -134,6 +134,23 @@ struct ProxyDaemonHTTP2Tests {
         }
     }
 
+    @Test("a stream the app refuses (REFUSED_STREAM: nothing processed) is sent once more; a refused one with a body is not")
+    func refusedStreamRetried() async throws {
+        try await withProxyWorld { world in
+            let (a, _) = try await Self.tutorialWorld(world, ipA: "127.0.78.41", ipB: "127.0.78.42")
+            let client = try await HTTP2TestClient.connect(to: try world.outbound, group: world.group)
+            defer { Task { await client.close() } }
+            let response = try await client.request(authority: "backend-a.test:8080", path: "/refuse-once")
+            #expect(response.status == 200, "\(response.body)")
+            #expect(response.body == "A backend\n")
+            #expect(a.requests.filter { $0.path == "/refuse-once" }.count == 2, "refused, then sent again")
+
+            let upload = try await client.request("POST", authority: "backend-a.test:8080", path: "/refuse-once-body", body: "payload")
+            #expect(upload.status == 502, "a body already sent is gone: not replayed")
+            #expect(a.requests.filter { $0.path == "/refuse-once-body" }.count == 1)
+        }
+    }
+
     @Test("a client that gives up on a stream: the proxy resets the upstream stream (CANCEL)")
     func cancelPropagates() async throws {
         try await withProxyWorld { world in
