@@ -97,7 +97,11 @@ struct ProxyDaemonMeshMultiplexTests {
           arguments: [false, true])
     func concurrentClientsShareConnections(http1BetweenProxies: Bool) async throws {
         try await withProxyWorld { world in
-            _ = try await Self.twoPodWorld(world, ips: ("127.0.78.111", "127.0.78.112"), http1BetweenProxies: http1BetweenProxies)
+            // The clients connect first and send together: on a loaded machine the first ones
+            // may wait longer than protocol detection's 10 s for their first bytes.
+            _ = try await Self.twoPodWorld(world, ips: ("127.0.78.111", "127.0.78.112"), http1BetweenProxies: http1BetweenProxies) {
+                $0.detectTimeout = .seconds(120)
+            }
             var clients: [RawHTTPClient] = []
             for _ in 0..<50 { clients.append(try await world.client(from: ProxyWorld.meshedClientIP)) }
             // Every request waits 300 ms at the app, so all 50 are in flight together.
