@@ -20,6 +20,13 @@ import NIOCore
 /// - End: when GOAWAY was sent or received and no stream is left, or after a fatal GOAWAY, the
 ///   handler closes the channel. Streams still open when the channel goes inactive end with
 ///   `.streamClosed(_, .cancel)`. `ChannelShouldQuiesceEvent` starts a graceful shutdown.
+/// Takes a connection's stream events straight from its `HTTP2ConnectionHandler` (set as its
+/// `receiver`), instead of as channel reads: no `NIOAny` box per event and no pipeline walk.
+/// The read burst's end, inactivity and errors still travel the pipeline. Called on the loop.
+public protocol HTTP2EventReceiver: AnyObject {
+    func receive(_ event: HTTP2Event)
+}
+
 public final class HTTP2ConnectionHandler: ChannelDuplexHandler {
     public typealias InboundIn = ByteBuffer
     public typealias InboundOut = HTTP2Event
@@ -54,6 +61,10 @@ public final class HTTP2ConnectionHandler: ChannelDuplexHandler {
     private var closeScheduled = false
     private var violation: HTTP2Error?
     private var shutdownTimer: Scheduled<Void>?
+    private var context: ChannelHandlerContext?
+    /// Where events go when set (the handler after this one, usually); otherwise they are
+    /// fired as channel reads.
+    public weak var receiver: (any HTTP2EventReceiver)?
 
     public init(mode: Mode, configuration: HTTP2Configuration = HTTP2Configuration()) {
         self.mode = mode
@@ -65,10 +76,12 @@ public final class HTTP2ConnectionHandler: ChannelDuplexHandler {
     // MARK: - Lifecycle
 
     public func handlerAdded(context: ChannelHandlerContext) {
+        self.context = context
         if context.channel.isActive { start(context: context) }
     }
 
     public func handlerRemoved(context: ChannelHandlerContext) {
+        self.context = nil
         shutdownTimer?.cancel()
         if !isClosed {
             isClosed = true
@@ -137,7 +150,29 @@ public final class HTTP2ConnectionHandler: ChannelDuplexHandler {
     // MARK: - Commands
 
     public func write(context: ChannelHandlerContext, data: NIOAny, promise: EventLoopPromise<Void>?) {
-        let command = unwrapOutboundIn(data)
+        perform(unwrapOutboundIn(data), context: context, promise: promise)
+    }
+
+    /// Carries out `command` as a write of it would (without the pipeline walk and the `NIOAny`
+    /// box of one), on the connection's event loop; flush as usual. After the handler was
+    /// removed, the command fails.
+    public func perform(_ command: HTTP2Command, promise: EventLoopPromise<Void>?) {
+        guard let context else {
+            if case .openStream(_, _, let streamID) = command { streamID?.fail(HTTP2Error.connectionClosed) }
+            promise?.fail(HTTP2Error.connectionClosed)
+            return
+        }
+        perform(command, context: context, promise: promise)
+    }
+
+    /// Opens a stream at once, as `.openStream` does, and returns its ID (no promise); nil when
+    /// the connection cannot open one (closed, closing, out of stream IDs).
+    public func openStream(_ headers: HTTP2HeaderBlock, endStream: Bool) -> HTTP2StreamID? {
+        guard context != nil, !isClosed else { return nil }
+        return try? session.openStream(headers, endStream: endStream)
+    }
+
+    private func perform(_ command: HTTP2Command, context: ChannelHandlerContext, promise: EventLoopPromise<Void>?) {
         guard !isClosed else {
             if case .openStream(_, _, let streamID) = command { streamID?.fail(HTTP2Error.connectionClosed) }
             promise?.fail(HTTP2Error.connectionClosed)
@@ -277,7 +312,11 @@ public final class HTTP2ConnectionHandler: ChannelDuplexHandler {
         defer { delivering = false }
         while let event = session.events.popFirst() {
             if !inReadBurst && !completingRead { eventsOutsideRead = true }
-            context.fireChannelRead(wrapInboundOut(event))
+            if let receiver {
+                receiver.receive(event)
+            } else {
+                context.fireChannelRead(wrapInboundOut(event))
+            }
             completeFailedPromises()
         }
     }

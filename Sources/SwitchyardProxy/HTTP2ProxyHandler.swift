@@ -14,7 +14,7 @@ import SwitchyardHTTP2
 /// writer. A reset on either side resets the other (a client's cancel cancels the upstream
 /// stream). Answers the proxy makes itself carry `l5d-proxy-error`; for gRPC they are
 /// trailers-only responses with the matching `grpc-status`.
-final class HTTP2ProxyHandler: ChannelInboundHandler, HTTP2BatchFlushable {
+final class HTTP2ProxyHandler: ChannelInboundHandler, HTTP2BatchFlushable, HTTP2EventReceiver {
     typealias InboundIn = HTTP2Event
     typealias OutboundOut = HTTP2Command
 
@@ -84,9 +84,16 @@ final class HTTP2ProxyHandler: ChannelInboundHandler, HTTP2BatchFlushable {
         for exchange in left.values { exchange.downstreamClosed(.cancel) }
     }
 
+    /// The codec in front, which takes commands and hands events over directly (`addHTTP2ProxyHandlers`).
+    weak var codec: HTTP2ConnectionHandler?
+
     func channelRead(context: ChannelHandlerContext, data: NIOAny) {
+        receive(unwrapInboundIn(data))
+    }
+
+    func receive(_ event: HTTP2Event) {
         loop.h2.batch.begin()
-        switch unwrapInboundIn(data) {
+        switch event {
         case .headers(let id, let block, let endStream):
             guard exchanges[id] == nil else { return }  // a second head (1xx does not come from clients)
             let exchange = HTTP2Exchange(id: id, handler: self, requestBlock: block, requestEnded: endStream)
@@ -140,7 +147,11 @@ final class HTTP2ProxyHandler: ChannelInboundHandler, HTTP2BatchFlushable {
             promise = context.eventLoop.makePromise(of: Void.self)
             promise!.futureResult.assumeIsolated().whenComplete(then)
         }
-        context.write(wrapOutboundOut(command), promise: promise)
+        if let codec {
+            codec.perform(command, promise: promise)
+        } else {
+            context.write(wrapOutboundOut(command), promise: promise)
+        }
         loop.h2.batch.flush(self)
     }
 
@@ -561,7 +572,10 @@ enum HTTP2ExchangeUpstream {
 extension ChannelPipeline.SynchronousOperations {
     /// A client connection that speaks HTTP/2: the server side of the codec, then `handler`.
     func addHTTP2ProxyHandlers(_ handler: HTTP2ProxyHandler) throws {
-        try addHandler(HTTP2ConnectionHandler(mode: .server, configuration: handler.configuration))
+        let codec = HTTP2ConnectionHandler(mode: .server, configuration: handler.configuration)
+        codec.receiver = handler
+        handler.codec = codec
+        try addHandler(codec)
         try addHandler(handler)
     }
 }

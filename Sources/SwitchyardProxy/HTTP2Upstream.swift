@@ -46,16 +46,11 @@ final class HTTP2Upstream {
     /// Opens a stream with `block`; the delegate hears what comes back. Nil when the
     /// connection could not open one (it is closing): the caller tries another.
     func openStream(_ block: HTTP2HeaderBlock, endStream: Bool, delegate: HTTP2UpstreamStreamDelegate) -> HTTP2StreamID? {
-        let promise = channel.eventLoop.makePromise(of: HTTP2StreamID.self)
-        channel.write(HTTP2Command.openStream(block, endStream: endStream, streamID: promise), promise: nil)
-        batch.flush(self)
-        // The handler assigns the ID inside the write, on this loop: the future is complete.
-        var opened: HTTP2StreamID?
-        promise.futureResult.assumeIsolated().whenSuccess { opened = $0 }
-        promise.futureResult.whenFailure { _ in }
-        guard let id = opened else { return nil }
+        guard let codec = mux.codec, let id = codec.openStream(block, endStream: endStream) else { return nil }
+        // Known before the flush, which may bring the stream's first events.
         mux.streams[id] = delegate
         mux.streamsChanged()
+        batch.flush(self)
         return id
     }
 
@@ -71,7 +66,7 @@ final class HTTP2Upstream {
             promise = channel.eventLoop.makePromise(of: Void.self)
             promise!.futureResult.assumeIsolated().whenComplete(then)
         }
-        channel.write(command, promise: promise)
+        mux.perform(command, promise: promise)
         batch.flush(self)
     }
 
@@ -84,8 +79,20 @@ final class HTTP2Upstream {
 
 /// After the client `HTTP2ConnectionHandler` of an upstream connection: hands each stream's
 /// events to its delegate.
-final class HTTP2UpstreamMux: ChannelInboundHandler {
+final class HTTP2UpstreamMux: ChannelInboundHandler, HTTP2EventReceiver {
     typealias InboundIn = HTTP2Event
+
+    /// The codec in front, which takes commands and hands events over directly.
+    weak var codec: HTTP2ConnectionHandler?
+
+    /// Carries out `command` on the connection (directly on the codec, or as a write).
+    func perform(_ command: HTTP2Command, promise: EventLoopPromise<Void>?) {
+        if let codec {
+            codec.perform(command, promise: promise)
+        } else {
+            context?.channel.write(command, promise: promise) ?? promise?.fail(HTTP2Error.connectionClosed)
+        }
+    }
 
     var streams: [HTTP2StreamID: HTTP2UpstreamStreamDelegate] = [:]
     var goingAway = false
@@ -159,8 +166,12 @@ final class HTTP2UpstreamMux: ChannelInboundHandler {
     }
 
     func channelRead(context: ChannelHandlerContext, data: NIOAny) {
+        receive(unwrapInboundIn(data))
+    }
+
+    func receive(_ event: HTTP2Event) {
         batch.begin()
-        switch unwrapInboundIn(data) {
+        switch event {
         case .headers(let id, let block, let endStream):
             streams[id]?.upstreamHeaders(block, endStream: endStream)
         case .data(let id, let buffer, let endStream):
@@ -168,7 +179,8 @@ final class HTTP2UpstreamMux: ChannelInboundHandler {
                 delegate.upstreamData(buffer, endStream: endStream)
             } else if buffer.readableBytes > 0 {
                 // Nobody reads it any more: give the window back at once.
-                context.writeAndFlush(wrapOutbound(.consume(id, bytes: buffer.readableBytes)), promise: nil)
+                perform(.consume(id, bytes: buffer.readableBytes), promise: nil)
+                context?.flush()
             }
         case .trailers(let id, let block):
             streams[id]?.upstreamTrailers(block)
@@ -204,7 +216,6 @@ final class HTTP2UpstreamMux: ChannelInboundHandler {
         context.close(promise: nil)
     }
 
-    private func wrapOutbound(_ command: HTTP2Command) -> NIOAny { NIOAny(command) }
 }
 
 /// What HTTP/2 connections are shared by: the dialled address and the two identities. A meshed
@@ -284,8 +295,12 @@ final class HTTP2UpstreamConnections {
         let idleTimeout = self.idleTimeout
         let connected = connector.connect(target, inner: .http2, on: eventLoop) { channel in
             let sync = channel.pipeline.syncOperations
-            try sync.addHandler(HTTP2ConnectionHandler(mode: .client, configuration: configuration))
-            try sync.addHandler(HTTP2UpstreamMux(target: target, logger: logger, batch: batch.value, idleTimeout: idleTimeout))
+            let codec = HTTP2ConnectionHandler(mode: .client, configuration: configuration)
+            let mux = HTTP2UpstreamMux(target: target, logger: logger, batch: batch.value, idleTimeout: idleTimeout)
+            codec.receiver = mux
+            mux.codec = codec
+            try sync.addHandler(codec)
+            try sync.addHandler(mux)
         }
         connected.assumeIsolated().whenComplete { result in
             let waiters = self.waiting.removeValue(forKey: key) ?? []
