@@ -9,13 +9,12 @@ import SwitchyardHTTP2
 /// HTTP/2 connection it is one stream.
 ///
 /// - The request head becomes a header block with `l5d-orig-proto: HTTP/1.1` (the inbound turns
-///   the stream back into HTTP/1.1 for the app) and `switchyard-target` (the pod). The head
-///   waits for the next part, so a request without a body goes out as one HEADERS frame with
-///   END_STREAM.
-/// - The request body goes out as DATA, the last chunk held until the next part so that it
-///   carries END_STREAM itself (an app that answers once its content-length is in then finds
-///   the stream ended, not still open); `isWritable` turns false while more than
-///   `writeHighWater` bytes of it wait for the connection's flow control or socket.
+///   the stream back into HTTP/1.1 for the app) and `switchyard-target` (the pod).
+/// - What the client sent in one read burst goes out at `flush()` in one flush: a request
+///   without a body is one HEADERS frame with END_STREAM; the last body chunk carries
+///   END_STREAM itself (an app that answers once its content-length is in then finds the
+///   stream ended, not still open). `isWritable` turns false while more than `writeHighWater`
+///   bytes of the body wait for the flush, the connection's flow control or the socket.
 /// - The response comes back as HTTP/1 parts; its DATA is given back to the peer's window at
 ///   once, or, while the client is not writable (`holdReads`), when it is again.
 final class HTTP1OverHTTP2Stream: HTTPUpstream, HTTP2UpstreamStreamDelegate, HTTP2BatchFlushable {
@@ -31,8 +30,10 @@ final class HTTP1OverHTTP2Stream: HTTPUpstream, HTTP2UpstreamStreamDelegate, HTT
     private let target: UpstreamTarget
     private let batch: HTTP2FlushBatch
     private var heldHead: HTTPRequestHead?
-    /// The last request body chunk, and the promise of its write, until the next part.
+    /// The last request body chunk, and the promise of its write, until the flush.
     private var heldBody: (buffer: ByteBuffer, promise: EventLoopPromise<Void>?)?
+    /// The request's end (trailers, promise), until the flush.
+    private var heldEnd: (trailers: HTTPHeaders?, promise: EventLoopPromise<Void>?)?
     private var streamID: HTTP2StreamID?
     /// The stream is over (ended both ways, reset, or abandoned).
     private var closed = false
@@ -70,35 +71,58 @@ final class HTTP1OverHTTP2Stream: HTTPUpstream, HTTP2UpstreamStreamDelegate, HTT
             heldHead = head
             promise?.succeed(())
         case .body(.byteBuffer(let buffer)):
-            guard open(endStream: false), let streamID else { return fail(promise) }
-            if let held = heldBody.take() { sendData(streamID, held.buffer, endStream: false, promise: held.promise) }
+            let wasWritable = isWritable
+            waitingBytes += buffer.readableBytes
+            if let older = heldBody.take() {
+                // More than one chunk in a burst: the older one goes now (with the head).
+                guard open(endStream: false), let streamID else { return fail(promise) }
+                sendData(streamID, older.buffer, endStream: false, promise: older.promise)
+            }
             heldBody = (buffer, promise)
+            if wasWritable && !isWritable { delegate?.upstreamWritabilityChanged(self, writable: false) }
         case .body:
             promise?.fail(HTTP2Error.connectionClosed)  // file regions never come from a client
         case .end(let trailers):
             requestEnded = true
-            let bodyless = heldHead != nil && (trailers?.isEmpty ?? true)
-            guard open(endStream: bodyless), let streamID else { return fail(promise) }
-            if bodyless {
-                promise?.succeed(())
-            } else if let trailers, !trailers.isEmpty {
-                if let held = heldBody.take() { sendData(streamID, held.buffer, endStream: false, promise: held.promise) }
-                connection.send(.sendTrailers(streamID, HTTP2Mapping.trailerBlock(trailers)), then: promise.map { p in { p.completeWith($0) } })
-            } else if let held = heldBody.take() {
-                sendData(streamID, held.buffer, endStream: true, promise: held.promise)
-                promise?.succeed(())
-            } else {
-                sendData(streamID, ByteBuffer(), endStream: true, promise: promise)
-            }
+            heldEnd = (trailers, promise)
         }
     }
 
+    /// Sends what was written since the last flush, in one flush of the connection: the usual
+    /// request (head, maybe one body chunk, end) becomes HEADERS with END_STREAM, or HEADERS and
+    /// one DATA with END_STREAM.
     func flush() {
-        // What is held goes out now (the end of the client's read burst); the frames written go
-        // out with the loop's flush batch (or at once outside one).
-        if heldHead != nil, !open(endStream: false) { return }
-        if let held = heldBody.take(), let streamID, !closed {
-            sendData(streamID, held.buffer, endStream: false, promise: held.promise)
+        guard !closed, heldHead != nil || heldBody != nil || heldEnd != nil else { return }
+        batch.during { sendHeld() }
+    }
+
+    private func sendHeld() {
+        let end = heldEnd.take()
+        let endsWithData = end != nil && (end?.trailers?.isEmpty ?? true)
+        if heldHead != nil {
+            let bodyless = heldBody == nil && endsWithData
+            guard open(endStream: bodyless) else {
+                heldBody.take()?.promise?.fail(HTTP2Error.connectionClosed)
+        heldEnd.take()?.promise?.fail(HTTP2Error.connectionClosed)
+                end?.promise?.fail(HTTP2Error.connectionClosed)
+                return
+            }
+            if bodyless {
+                end?.promise?.succeed(())
+                return
+            }
+        }
+        guard let streamID else { return }
+        let body = heldBody.take()
+        if let body { sendData(streamID, body.buffer, endStream: endsWithData, promise: body.promise) }
+        guard let end else { return }
+        if let trailers = end.trailers, !trailers.isEmpty {
+            connection.send(.sendTrailers(streamID, HTTP2Mapping.trailerBlock(trailers)),
+                            then: end.promise.map { promise in { promise.completeWith($0) } })
+        } else if body == nil {
+            sendData(streamID, ByteBuffer(), endStream: true, promise: end.promise)
+        } else {
+            end.promise?.succeed(())
         }
     }
 
@@ -124,11 +148,9 @@ final class HTTP1OverHTTP2Stream: HTTPUpstream, HTTP2UpstreamStreamDelegate, HTT
         return true
     }
 
+    /// Sends a chunk already counted in `waitingBytes` (by `write`).
     private func sendData(_ id: HTTP2StreamID, _ buffer: ByteBuffer, endStream: Bool, promise: EventLoopPromise<Void>?) {
         let bytes = buffer.readableBytes
-        let wasWritable = isWritable
-        waitingBytes += bytes
-        if wasWritable && !isWritable { delegate?.upstreamWritabilityChanged(self, writable: false) }
         connection.send(.sendData(id, buffer, endStream: endStream)) { [weak self] result in
             promise?.completeWith(result)
             guard let self else { return }
@@ -146,6 +168,7 @@ final class HTTP1OverHTTP2Stream: HTTPUpstream, HTTP2UpstreamStreamDelegate, HTT
         delegate = nil
         heldHead = nil
         heldBody.take()?.promise?.fail(HTTP2Error.connectionClosed)
+        heldEnd.take()?.promise?.fail(HTTP2Error.connectionClosed)
         guard !closed else { return }
         closed = true
         guard let streamID else { return }

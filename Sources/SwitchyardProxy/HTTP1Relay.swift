@@ -8,8 +8,10 @@ import SwitchyardHTTP2
 ///
 /// - The request is framed for HTTP/1: its `content-length` when it has one, else chunked when
 ///   a body follows the head.
-/// - The response head waits for the next part, so a response without a body goes back as one
-///   HEADERS frame with END_STREAM; trailers become HTTP/2 trailers.
+/// - The response head and its first body chunk wait for the end or the end of the app's read
+///   burst: a response read at once goes back as HEADERS and one DATA with END_STREAM (or one
+///   HEADERS with END_STREAM when it has no body), in one flush; trailers become HTTP/2
+///   trailers.
 /// - Flow control: the request's DATA is given back to the client's window once written to the
 ///   pod (by the exchange); the pod is not read while more than `readHighWater` bytes of the
 ///   response wait to be written to the client.
@@ -144,7 +146,9 @@ final class HTTP1Relay: UpstreamHTTPDelegate {
                 keepAlive = head.isKeepAlive
                 heldHead = head
             case .body(let buffer):
-                sendHeld(exchange)
+                // Head and body wait together for the end (one HEADERS + one DATA with
+                // END_STREAM, in one flush) or the read burst's end; a second chunk sends them.
+                if heldBody != nil { sendHeld(exchange) }
                 unwritten += buffer.readableBytes
                 if unwritten >= Self.readHighWater { self.upstream.holdReads = true }
                 heldBody = buffer

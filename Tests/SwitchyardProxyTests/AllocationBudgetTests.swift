@@ -19,9 +19,9 @@ import Testing
 @Suite("Allocation budget: one proxied HTTP/1.1 request")
 struct AllocationBudgetTests {
     #if DEBUG
-    static let budgets = (mesh: 263.5, plaintext: 87.5)
+    static let budgets = (mesh: 252.5, plaintext: 87.5)
     #else
-    static let budgets = (mesh: 90.5, plaintext: 13.5)
+    static let budgets = (mesh: 82.5, plaintext: 13.5)
     #endif
 
     /// `SwitchyardAllocBench` in the directory of the running test bundle.
