@@ -97,23 +97,10 @@ extension ManifestObjectDecoder {
             ok = false
         }
 
-        var headers: [HTTPHeaderMatch] = []
-        var headerNames: [String: Int] = [:]
-        for (index, headerCursor) in (cursor["headers"].sequence(maxItems: RouteLimits.headers) ?? []).enumerated() {
-            guard let (type, name, value) = stringMatch(headerCursor, maxValueLength: RouteLimits.headerValueLength) else {
-                ok = false
-                continue
-            }
-            if let first = headerNames[name.lowercased()] {
-                headerCursor["name"].error("duplicate header name \(YAMLCursor.quote(name)) (also headers[\(first)]; header names are case-insensitive)")
-                ok = false
-            } else {
-                headerNames[name.lowercased()] = index
-            }
-            headers.append(HTTPHeaderMatch(type: type, name: name, value: value))
-        }
+        let headers = headerMatches(cursor["headers"])
+        if headers == nil { ok = false }
         guard ok else { return nil }
-        return GRPCRouteMatch(method: method, headers: headers)
+        return GRPCRouteMatch(method: method, headers: headers ?? [])
     }
 
     /// `method: {type, service, method}` and the CRD's CEL rules: one or both of service and

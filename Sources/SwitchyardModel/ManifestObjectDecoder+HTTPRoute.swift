@@ -245,21 +245,8 @@ extension ManifestObjectDecoder {
             ok = false
         }
 
-        var headers: [HTTPHeaderMatch] = []
-        var headerNames: [String: Int] = [:]
-        for (index, headerCursor) in (cursor["headers"].sequence(maxItems: RouteLimits.headers) ?? []).enumerated() {
-            guard let (type, name, value) = stringMatch(headerCursor, maxValueLength: RouteLimits.headerValueLength) else {
-                ok = false
-                continue
-            }
-            if let first = headerNames[name.lowercased()] {
-                headerCursor["name"].error("duplicate header name \(YAMLCursor.quote(name)) (also headers[\(first)]; header names are case-insensitive)")
-                ok = false
-            } else {
-                headerNames[name.lowercased()] = index
-            }
-            headers.append(HTTPHeaderMatch(type: type, name: name, value: value))
-        }
+        let headers = headerMatches(cursor["headers"])
+        if headers == nil { ok = false }
 
         var queryParams: [HTTPQueryParamMatch] = []
         var queryNames: [String: Int] = [:]
@@ -281,10 +268,32 @@ extension ManifestObjectDecoder {
         let method = enumString(methodCursor, allowed: Self.methods, what: "method")
         if methodCursor.isPresent, method == nil { ok = false }
         guard ok else { return nil }
-        return HTTPRouteMatch(path: path, headers: headers, queryParams: queryParams, method: method)
+        return HTTPRouteMatch(path: path, headers: headers ?? [], queryParams: queryParams, method: method)
     }
 
     /// A header or query parameter match: `type` (default Exact), `name` (an HTTP token), `value`.
+    /// A match's `headers` (HTTPRoute and GRPCRoute alike): each a string match, no name twice
+    /// (names compared without case). Nil, with the errors reported, when any is invalid.
+    func headerMatches(_ cursor: YAMLCursor) -> [HTTPHeaderMatch]? {
+        var ok = true
+        var headers: [HTTPHeaderMatch] = []
+        var headerNames: [String: Int] = [:]
+        for (index, headerCursor) in (cursor.sequence(maxItems: RouteLimits.headers) ?? []).enumerated() {
+            guard let (type, name, value) = stringMatch(headerCursor, maxValueLength: RouteLimits.headerValueLength) else {
+                ok = false
+                continue
+            }
+            if let first = headerNames[name.lowercased()] {
+                headerCursor["name"].error("duplicate header name \(YAMLCursor.quote(name)) (also headers[\(first)]; header names are case-insensitive)")
+                ok = false
+            } else {
+                headerNames[name.lowercased()] = index
+            }
+            headers.append(HTTPHeaderMatch(type: type, name: name, value: value))
+        }
+        return ok ? headers : nil
+    }
+
     func stringMatch(_ cursor: YAMLCursor, maxValueLength: Int) -> (StringMatchType, String, String)? {
         guard cursor.mapping(required: true) != nil else { return nil }
         var type = StringMatchType.exact

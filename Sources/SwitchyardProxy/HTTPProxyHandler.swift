@@ -270,7 +270,7 @@ final class HTTPProxyHandler: ChannelDuplexHandler, RemovableChannelHandler {
         }
         exchange.target = target
         exchange.attempts += 1
-        if target.isMeshed, loop.meshHTTP1OverHTTP2, !exchange.isUpgrade, exchange.requestHead.method != .CONNECT {
+        if carriedAsStream(exchange, to: target) {
             exchange.reused = false
             openStream(target, for: exchange)
             return
@@ -297,6 +297,12 @@ final class HTTPProxyHandler: ChannelDuplexHandler, RemovableChannelHandler {
             }
             self.connected(result, exchange: exchange, target: target)
         }
+    }
+
+    /// Whether `exchange` goes to `target` as a stream on a shared HTTP/2 mesh connection: a
+    /// meshed target, `meshHTTP1OverHTTP2` on, and neither an Upgrade nor a CONNECT request.
+    private func carriedAsStream(_ exchange: Exchange, to target: UpstreamTarget) -> Bool {
+        target.isMeshed && loop.meshHTTP1OverHTTP2 && !exchange.isUpgrade && exchange.requestHead.method != .CONNECT
     }
 
     /// Sends `exchange` as a stream on a shared HTTP/2 connection to the meshed `target`'s node
@@ -580,7 +586,7 @@ extension HTTPProxyHandler: UpstreamHTTPDelegate {
         guard let context else { return }
         exchange.attempts += 1
         exchange.reused = false
-        if target.isMeshed, loop.meshHTTP1OverHTTP2, !exchange.isUpgrade, exchange.requestHead.method != .CONNECT {
+        if carriedAsStream(exchange, to: target) {
             return openStream(target, for: exchange, reuse: false)
         }
         connectUpstream(target, for: exchange, on: context.eventLoop)

@@ -80,14 +80,7 @@ extension RouteTable {
     /// HTTPRoutes: routes oldest first, then by namespace/name; every match sorted by
     /// GRPCRoute precedence. A rule without matches matches every request.
     static func compile(grpc routes: [GRPCRoute], resolver: BackendResolver) -> RouteSet {
-        let ordered = routes.sorted { a, b in
-            switch (a.creationTimestamp, b.creationTimestamp) {
-            case let (x?, y?) where x != y: return x < y
-            case (_?, nil): return true
-            case (nil, _?): return false
-            default: return a.id < b.id
-            }
-        }
+        let ordered = routes.sorted { olderFirst(($0.creationTimestamp, $0.id), ($1.creationTimestamp, $1.id)) }
         var matches: [CompiledMatch] = []
         var rules: [CompiledRule] = []
         var forms: [HTTPRoute] = []

@@ -135,15 +135,19 @@ public struct RouteTable: Sendable {
         self.notes = notes + conflicts.sorted { ($0.route, $0.parentRef, $0.message) < ($1.route, $1.parentRef, $1.message) }
     }
 
-    static func compile(_ routes: [HTTPRoute], resolver: BackendResolver) -> RouteSet {
-        let ordered = routes.sorted { a, b in
-            switch (a.creationTimestamp, b.creationTimestamp) {
-            case let (x?, y?) where x != y: return x < y
-            case (_?, nil): return true
-            case (nil, _?): return false
-            default: return a.id < b.id
-            }
+    /// Route precedence among routes (HTTPRoute and GRPCRoute alike): the older first (a route
+    /// without a creation time counts as newest), then by namespace/name.
+    static func olderFirst(_ a: (created: Date?, id: ResourceID), _ b: (created: Date?, id: ResourceID)) -> Bool {
+        switch (a.created, b.created) {
+        case let (x?, y?) where x != y: return x < y
+        case (_?, nil): return true
+        case (nil, _?): return false
+        default: return a.id < b.id
         }
+    }
+
+    static func compile(_ routes: [HTTPRoute], resolver: BackendResolver) -> RouteSet {
+        let ordered = routes.sorted { olderFirst(($0.creationTimestamp, $0.id), ($1.creationTimestamp, $1.id)) }
         var matches: [CompiledMatch] = []
         var rules: [CompiledRule] = []
         for (r, route) in ordered.enumerated() {
